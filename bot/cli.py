@@ -1,0 +1,89 @@
+"""complaint-bot: the command line."""
+from __future__ import annotations
+
+import logging
+
+import click
+
+from bot.runtime import ready_services, settings_or_exit, setup_logging
+
+log = logging.getLogger("bot")
+
+config_option = click.option("--config", "config_path", envvar="COMPLAINT_BOT_CONFIG",
+                             type=click.Path(dir_okay=False), help="配置文件路径（默认 ./config.yaml）")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """后勤投诉助手 — 企业微信投诉处理机器人。"""
+
+
+@main.command()
+@config_option
+@click.option("--host", help="监听地址（默认取配置 server.host）")
+@click.option("--port", type=int, help="监听端口（默认取配置 server.port）")
+@click.option("--worker/--no-worker", default=True, help="是否在本进程内运行后台发送（多进程部署时关掉，另起 worker）")
+def serve(config_path, host, port, worker) -> None:
+    """运行正式服务（waitress WSGI 服务器）。"""
+    from bot.server import serve_forever
+
+    setup_logging()
+    settings = settings_or_exit(config_path)
+    services = ready_services(settings)
+    serve_forever(services, host or settings.server.host, port or settings.server.port, with_worker=worker)
+
+
+@main.command()
+@config_option
+def worker(config_path) -> None:
+    """只运行后台发送（outbox 推送与附件下载），用于多进程部署。"""
+    from bot.worker import Worker
+
+    setup_logging()
+    services = ready_services(settings_or_exit(config_path), migrate=False)
+    if services.embedded_redis:
+        raise click.ClickException("独立 worker 需要共享的 Redis：请设置 REDIS_URL")
+    try:
+        Worker(services).run_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+@main.command("check-config")
+@config_option
+def check_config(config_path) -> None:
+    """检查配置文件；无误时打印 OK。"""
+    settings = settings_or_exit(config_path)
+    click.echo(f"OK（{settings.source}）")
+
+
+@main.group()
+def db() -> None:
+    """数据库维护。"""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_path) -> None:
+    """把数据库结构升级到最新版本。"""
+    from bot.db import Database
+
+    setup_logging()
+    settings = settings_or_exit(config_path)
+    database = Database(settings.database_url)
+    database.upgrade()
+    click.echo(f"数据库已是最新版本（{database.current_revision()}）")
+
+
+@main.command()
+@click.option("--keep", is_flag=True, help="保留演示用的临时目录（数据库与照片）")
+def demo(keep) -> None:
+    """演示：在内置默认配置上启动服务和模拟的企业微信，走一遍真实的加密对话。"""
+    from bot.demo import run_demo
+
+    setup_logging("WARNING")
+    raise SystemExit(run_demo(keep=keep))
+
+
+if __name__ == "__main__":
+    main()

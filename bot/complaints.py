@@ -1,0 +1,77 @@
+"""Complaints: creation with a readable number, the event history, attachments."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.models import Attachment, Complaint, ComplaintEvent, DailyCounter, utcnow
+
+NUMBER_PREFIX = "TS"
+PENDING = "pending"  # 待受理
+
+
+def next_number(session: Session, now: datetime, tz: ZoneInfo) -> str:
+    """TS20261126-007: the local date and that day's sequence. The counter row
+    is locked by the UPDATE, so concurrent workers never share a number."""
+    day = now.astimezone(tz).strftime("%Y%m%d")
+    bumped = session.execute(
+        update(DailyCounter).where(DailyCounter.day == day).values(last=DailyCounter.last + 1))
+    if bumped.rowcount == 0:
+        try:
+            with session.begin_nested():
+                session.add(DailyCounter(day=day, last=1))
+        except IntegrityError:  # another worker created today's row first
+            session.execute(
+                update(DailyCounter).where(DailyCounter.day == day).values(last=DailyCounter.last + 1))
+    sequence = session.execute(select(DailyCounter.last).where(DailyCounter.day == day)).scalar_one()
+    return f"{NUMBER_PREFIX}{day}-{sequence:03d}"
+
+
+def create_complaint(session: Session, *, occupant_id: str, description: str, tz: ZoneInfo,
+                     actor: str | None = None, **fields) -> Complaint:
+    now = utcnow()
+    complaint = Complaint(number=next_number(session, now, tz), occupant_id=occupant_id,
+                          description=description, status=PENDING, created_at=now, updated_at=now,
+                          **fields)
+    session.add(complaint)
+    session.flush()
+    record_event(session, complaint, actor or occupant_id, "created", to_status=PENDING)
+    return complaint
+
+
+def record_event(session: Session, complaint: Complaint, actor: str, kind: str, *,
+                 comment: str | None = None, from_status: str | None = None,
+                 to_status: str | None = None, data: dict | None = None) -> ComplaintEvent:
+    event = ComplaintEvent(complaint_id=complaint.id, actor=actor, kind=kind, comment=comment,
+                           from_status=from_status, to_status=to_status, data=data, at=utcnow())
+    session.add(event)
+    return event
+
+
+def latest_of(session: Session, occupant_id: str) -> Complaint | None:
+    return session.execute(
+        select(Complaint).where(Complaint.occupant_id == occupant_id)
+        .order_by(Complaint.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def find_by_number(session: Session, number: str) -> Complaint | None:
+    return session.execute(select(Complaint).where(Complaint.number == number.upper())).scalar_one_or_none()
+
+
+def attach_media(session: Session, complaint: Complaint, *, kind: str, media_id: str,
+                 actor: str) -> Attachment:
+    """Record the media now; the worker downloads it (media_id lives 3 days)."""
+    attachment = Attachment(complaint_id=complaint.id, kind=kind, media_id=media_id, status="pending",
+                            next_attempt_at=utcnow())
+    session.add(attachment)
+    session.flush()
+    record_event(session, complaint, actor, "attachment_added", data={"attachment_id": attachment.id,
+                                                                      "kind": kind})
+    return attachment
+
+
+MEDIA_LIFETIME = timedelta(days=3)

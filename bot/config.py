@@ -1,0 +1,210 @@
+"""Configuration: config.yaml + environment overrides, validated by pydantic.
+
+A bad value stops start-up with a message that names the key and the file,
+e.g. ``config.yaml: wecom.encoding_aes_key — 必须是 43 个字符``.
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_CONFIG_FILE = "config.yaml"
+WECOM_API_HOST = "https://qyapi.weixin.qq.com"
+
+# Environment variables that override a key of the file: secrets and endpoints
+# must be settable without writing them into a file.
+ENV_OVERRIDES = {
+    "WECOM_CORP_ID": ("wecom", "corp_id"),
+    "WECOM_AGENT_ID": ("wecom", "agent_id"),
+    "WECOM_SECRET": ("wecom", "secret"),
+    "WECOM_TOKEN": ("wecom", "token"),
+    "WECOM_ENCODING_AES_KEY": ("wecom", "encoding_aes_key"),
+    "WECOM_API_BASE_URL": ("wecom", "api_base_url"),
+    "DATABASE_URL": ("database_url",),
+    "REDIS_URL": ("redis_url",),
+}
+
+
+class ConfigError(Exception):
+    """Raised with a readable, Chinese explanation naming the key and the file."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WeComSettings(_Section):
+    corp_id: str = Field(min_length=1)
+    agent_id: int
+    secret: str = Field(min_length=1)
+    token: str = Field(min_length=1, max_length=32)
+    encoding_aes_key: str
+    api_base_url: str = WECOM_API_HOST
+
+    @field_validator("encoding_aes_key")
+    @classmethod
+    def _aes_key_is_43_base64_chars(cls, value: str) -> str:
+        if len(value) != 43:
+            raise ValueError("必须是 43 个字符（企业微信后台“接收消息”页生成的 EncodingAESKey）")
+        try:
+            base64.b64decode(value + "=", validate=True)
+        except binascii.Error:
+            raise ValueError("不是合法的 Base64 字符串") from None
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url_has_scheme(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("必须以 http:// 或 https:// 开头")
+        return value.rstrip("/")
+
+
+class CallbackSettings(_Section):
+    replay_window_seconds: int = Field(300, ge=0)  # 0 turns the check off
+    max_body_bytes: int = Field(256 * 1024, ge=1024)
+    reply_budget_seconds: float = Field(4.0, gt=0, le=4.8)  # WeCom gives up after 5 s
+    user_lock_wait_seconds: float = Field(4.0, gt=0)
+    user_lock_hold_seconds: float = Field(30.0, gt=0)
+
+
+class OutboxSettings(_Section):
+    poll_seconds: float = Field(1.0, gt=0)
+    backoff_base_seconds: float = Field(2.0, gt=0)
+    backoff_max_seconds: float = Field(600.0, gt=0)
+    per_member_per_minute: int = Field(30, ge=1)
+    per_member_per_hour: int = Field(1000, ge=1)
+    claim_seconds: float = Field(60.0, gt=0)
+    batch_size: int = Field(20, ge=1)
+
+
+class ServerSettings(_Section):
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+    threads: int = Field(8, ge=1)
+    public_url: str = "http://127.0.0.1:8080"
+
+
+class ServiceSettings(_Section):
+    name: str = "后勤服务中心"
+    phone: str = "0000-00000000"
+    duty_phone: str = "0000-00000000"
+
+
+class Settings(_Section):
+    wecom: WeComSettings
+    database_url: str = "sqlite:///data/complaints.db"
+    redis_url: str | None = None
+    redis_prefix: str = "cb:"
+    timezone: str = "Asia/Shanghai"
+    data_dir: str = "data"
+    texts_file: str | None = None
+    callback: CallbackSettings = CallbackSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    server: ServerSettings = ServerSettings()
+    service: ServiceSettings = ServiceSettings()
+
+    # Where this configuration came from, for error messages and `check-config`.
+    source: str = Field("<defaults>", exclude=True)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"未知时区 {value!r}，例如 Asia/Shanghai") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @property
+    def media_dir(self) -> Path:
+        return Path(self.data_dir) / "media"
+
+
+def normalize_database_url(value: str) -> str:
+    """Accept the usual postgres:// forms; we talk to PostgreSQL through psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if value.startswith(prefix):
+            value = "postgresql+psycopg://" + value[len(prefix):]
+    if not value.startswith(("sqlite:", "postgresql+psycopg:")):
+        raise ValueError("只支持 sqlite:/// 或 postgresql:// 地址")
+    return value
+
+
+def load_settings(path: str | os.PathLike | None = None,
+                  env: dict[str, str] | None = None,
+                  overrides: dict[str, Any] | None = None) -> Settings:
+    """Read the file (from ``--config``, ``COMPLAINT_BOT_CONFIG`` or ./config.yaml),
+    apply environment overrides, validate. Raises ConfigError."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get("COMPLAINT_BOT_CONFIG") or DEFAULT_CONFIG_FILE)
+    raw = _read_yaml(path)
+    for var, key in ENV_OVERRIDES.items():
+        if env.get(var):
+            _set_nested(raw, key, env[var])
+    for dotted, value in (overrides or {}).items():
+        _set_nested(raw, tuple(dotted.split(".")), value)
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc, path)) from None
+    settings.source = str(path)
+    return settings
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: 找不到配置文件（可用 --config 或 COMPLAINT_BOT_CONFIG 指定）") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: 无法读取配置文件：{exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        line = f"第 {where.line + 1} 行" if where else ""
+        raise ConfigError(f"{path}: YAML 格式错误 {line}".rstrip()) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: 顶层必须是键值对（mapping）")
+    return data
+
+
+def _set_nested(raw: dict, key: tuple[str, ...], value: Any) -> None:
+    node = raw
+    for part in key[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[key[-1]] = value
+
+
+_MESSAGES = {
+    "missing": "缺少此项",
+    "extra_forbidden": "不认识的配置项（拼写错误？）",
+}
+
+
+def _explain(exc: ValidationError, path: Path) -> str:
+    lines = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        reason = _MESSAGES.get(error["type"]) or error["msg"].removeprefix("Value error, ")
+        env_var = next((var for var, k in ENV_OVERRIDES.items() if ".".join(k) == key), None)
+        hint = f"（也可用环境变量 {env_var} 设置）" if env_var and error["type"] == "missing" else ""
+        lines.append(f"{path}: {key} — {reason}{hint}")
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""Run the app on waitress, a production WSGI server, with the worker thread."""
+from __future__ import annotations
+
+import logging
+import signal
+
+from waitress import create_server
+
+from bot.app import create_app
+from bot.services import Services
+from bot.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+def make_server(services: Services, host: str, port: int):
+    """A waitress server, not yet running (port 0 picks a free one)."""
+    return create_server(create_app(services), host=host, port=port,
+                         threads=services.settings.server.threads, ident="complaint-bot")
+
+
+def shutdown(server) -> None:
+    """Stop a running waitress server from any thread: close the listener and
+    every open connection inside its own loop, so run() returns promptly."""
+    def close_everything():
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(close_everything)
+
+
+def serve_forever(services: Services, host: str, port: int, with_worker: bool = True) -> None:
+    server = make_server(services, host, port)
+    worker = Worker(services).start() if with_worker else None
+    signal.signal(signal.SIGTERM, lambda *_: shutdown(server))
+    log.info("服务已启动：http://%s:%s/wecom/callback（健康检查 /healthz，就绪检查 /readyz）",
+             host, server.effective_port)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker:
+            worker.stop()
+        services.close()
+        log.info("服务已停止")

@@ -1,0 +1,53 @@
+"""Everything the app needs, built once from the settings and handed to the
+Flask app, the worker and the CLI — nothing global that a test can't replace."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import redis
+
+from bot import kv
+from bot.config import Settings
+from bot.db import Database
+from bot.inbound import CallbackCodec
+from bot.texts import Texts
+from bot.user_queue import UserQueue
+from bot.wecom.client import WeComClient
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    redis: redis.Redis
+    wecom: WeComClient
+    codec: CallbackCodec
+    user_queue: UserQueue
+    texts: Texts
+    tz: ZoneInfo
+
+    @property
+    def embedded_redis(self) -> bool:
+        return kv.is_embedded(self.redis)
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
+    client = redis_client if redis_client is not None else kv.connect(settings.redis_url)
+    wecom = settings.wecom
+    return Services(
+        settings=settings,
+        db=Database(settings.database_url),
+        redis=client,
+        wecom=WeComClient(wecom.api_base_url, wecom.corp_id, wecom.secret, wecom.agent_id, client,
+                          key_prefix=settings.redis_prefix),
+        codec=CallbackCodec(wecom.token, wecom.encoding_aes_key, wecom.corp_id,
+                            settings.callback.replay_window_seconds),
+        user_queue=UserQueue(client, settings.redis_prefix, settings.callback.user_lock_wait_seconds,
+                             settings.callback.user_lock_hold_seconds),
+        texts=Texts.load(settings.texts_file),
+        tz=ZoneInfo(settings.timezone),
+    )

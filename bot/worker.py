@@ -1,0 +1,44 @@
+"""Background work: deliver the outbox and fetch media. A thread inside
+`serve` (single process) or its own process (`complaint-bot worker`)."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from bot.media import MediaFetcher
+from bot.outbox import OutboxSender
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, services: Services):
+        self.services = services
+        self.sender = OutboxSender(services.db, services.wecom, services.settings.outbox)
+        self.fetcher = MediaFetcher(services.db, services.wecom, services.settings.media_dir)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> None:
+        self.sender.deliver_due()
+        self.fetcher.fetch_due()
+
+    def run_forever(self) -> None:
+        log.info("后台发送进程已启动（outbox 与附件下载）")
+        while not self._stop.is_set():
+            try:
+                self.run_once()
+            except Exception:  # a broken round must not end the loop: log it, try again
+                log.exception("后台任务出错，稍后重试")
+            self._stop.wait(self.services.settings.outbox.poll_seconds)
+
+    def start(self) -> "Worker":
+        self._thread = threading.Thread(target=self.run_forever, name="outbox-worker", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout)
