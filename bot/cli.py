@@ -85,5 +85,27 @@ def demo(keep) -> None:
     raise SystemExit(run_demo(keep=keep))
 
 
+@main.command()
+@click.option("--user", default="chat.user", help="以哪个企业微信账号的身份对话")
+def chat(user) -> None:
+    """在终端里以投诉人的身份和助手对话（底下是真实的服务与存储）。"""
+    from bot.chat import run_chat
+
+    setup_logging("WARNING")
+    raise SystemExit(run_chat(user))
+
+
+@main.command()
+@click.option("--extra-dir", type=click.Path(file_okay=False), help="管理员补充词表所在目录")
+def classify(extra_dir) -> None:
+    """分类：从标准输入每行读一条投诉，每行输出一个 JSON。"""
+    import sys
+
+    from bot.classify import Classifier, classify_lines
+
+    setup_logging("WARNING")
+    classify_lines(Classifier.load(extra_dir), sys.stdin, sys.stdout)
+
+
 if __name__ == "__main__":
     main()

@@ -1,6 +1,7 @@
 """Complaints: creation with a readable number, the event history, attachments."""
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,7 +12,36 @@ from sqlalchemy.orm import Session
 from bot.models import Attachment, Complaint, ComplaintEvent, DailyCounter, utcnow
 
 NUMBER_PREFIX = "TS"
-PENDING = "pending"  # 待受理
+NUMBER_PATTERN = re.compile(r"TS\d{8}-\d{3,}", re.IGNORECASE)
+PENDING = "pending"
+WITHDRAWN = "withdrawn"
+
+STATUS_LABELS = {
+    PENDING: "待受理",
+    WITHDRAWN: "已撤销",
+}
+# States in which the complaint is still being worked on.
+OPEN_STATUSES = (PENDING,)
+
+# What each kind of history event is called where people read it.
+EVENT_LABELS = {
+    "created": "登记投诉",
+    "attachment_added": "补充附件",
+    "supplement": "补充说明",
+    "repeat_report": "再次反映",
+    "linked": "与他人反映的同一问题关联",
+    "compensation_flagged": "提出赔偿诉求，已提请领导关注",
+    "location_added": "补充地点",
+    "withdrawn": "本人撤销",
+}
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)
+
+
+def event_label(kind: str) -> str:
+    return EVENT_LABELS.get(kind, kind)
 
 
 def next_number(session: Session, now: datetime, tz: ZoneInfo) -> str:
@@ -60,6 +90,17 @@ def latest_of(session: Session, occupant_id: str) -> Complaint | None:
 
 def find_by_number(session: Session, number: str) -> Complaint | None:
     return session.execute(select(Complaint).where(Complaint.number == number.upper())).scalar_one_or_none()
+
+
+def of_occupant(session: Session, occupant_id: str, limit: int = 10) -> list[Complaint]:
+    return list(session.execute(select(Complaint).where(Complaint.occupant_id == occupant_id)
+                                .order_by(Complaint.id.desc()).limit(limit)).scalars())
+
+
+def set_status(session: Session, complaint: Complaint, status: str, actor: str, kind: str,
+               comment: str | None = None) -> None:
+    record_event(session, complaint, actor, kind, comment=comment, from_status=complaint.status, to_status=status)
+    complaint.status = status
 
 
 def attach_media(session: Session, complaint: Complaint, *, kind: str, media_id: str,

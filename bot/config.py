@@ -31,6 +31,10 @@ ENV_OVERRIDES = {
 }
 
 
+# The complaint categories of the plan; the classifier answers with these names.
+CATEGORIES = ("房屋质量", "物业配套", "设备设施", "管理服务", "管理费用", "突发事件")
+
+
 class ConfigError(Exception):
     """Raised with a readable, Chinese explanation naming the key and the file."""
 
@@ -97,6 +101,46 @@ class ServiceSettings(_Section):
     duty_phone: str = "0000-00000000"
 
 
+class DialogSettings(_Section):
+    idle_minutes: float = Field(30, gt=0)  # after this, ask whether to continue
+    keep_hours: float = Field(72, gt=0)  # an unfinished complaint is forgotten after this
+    max_failures: int = Field(3, ge=1)  # wrong answers in a row before offering a person
+    repeat_window_hours: float = Field(24, gt=0)  # same person, place and category
+    cluster_window_hours: float = Field(72, gt=0)  # several people, same place and category
+    recent_days: int = Field(30, ge=1)  # how far back "complained lately" counts
+
+
+class Department(_Section):
+    name: str = Field(min_length=1)
+    members: list[str] = []
+    leader: str | None = None
+
+
+class DirectorySettings(_Section):
+    departments: list[Department] = []
+    supervisors: list[str] = []  # 主管领导
+    customer_service: list[str] = []  # told when someone asks for a person (人工)
+    duty: list[str] = []  # on duty for emergencies
+
+
+class RoutingSettings(_Section):
+    by_category: dict[str, str] = {}
+    default: str = "客户服务部"
+
+
+class Promises(_Section):
+    """What the acknowledgement promises (the deadlines themselves: time limits)."""
+    emergency: str = "值班人员会立即赶到现场处置"
+    ordinary: str = "1 个工作日内处理完毕"
+
+
+class OutOfScopeTopic(_Section):
+    name: str
+    keywords: list[str] = Field(min_length=1)
+    office: str
+    phone: str = ""
+
+
 class Settings(_Section):
     wecom: WeComSettings
     database_url: str = "sqlite:///data/complaints.db"
@@ -109,6 +153,12 @@ class Settings(_Section):
     outbox: OutboxSettings = OutboxSettings()
     server: ServerSettings = ServerSettings()
     service: ServiceSettings = ServiceSettings()
+    dialog: DialogSettings = DialogSettings()
+    directory: DirectorySettings = DirectorySettings()
+    routing: RoutingSettings = RoutingSettings()
+    promises: Promises = Promises()
+    out_of_scope: list[OutOfScopeTopic] = []
+    classifier_dir: str | None = None  # extra word lists and place names
 
     # Where this configuration came from, for error messages and `check-config`.
     source: str = Field("<defaults>", exclude=True)
@@ -128,6 +178,14 @@ class Settings(_Section):
     @classmethod
     def _supported_database(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("routing")
+    @classmethod
+    def _routes_to_known_categories(cls, value: RoutingSettings) -> RoutingSettings:
+        unknown = set(value.by_category) - set(CATEGORIES)
+        if unknown:
+            raise ValueError(f"未知类别 {sorted(unknown)}，可用：{'、'.join(CATEGORIES)}")
+        return value
 
     @property
     def media_dir(self) -> Path:

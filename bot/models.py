@@ -54,6 +54,14 @@ class Complaint(Base):
     mood: Mapped[str | None] = mapped_column(String(16))
     wants_compensation: Mapped[bool] = mapped_column(Boolean, default=False)
     department: Mapped[str | None] = mapped_column(String(64), index=True)
+    since: Mapped[str | None] = mapped_column(String(64))
+    contact_phone: Mapped[str | None] = mapped_column(String(32))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Reports of the same place and category by several people share a group
+    # (the id of the first); staff see how many people reported it.
+    group_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # How many complaints this person made in the recent window (staff only).
+    reporter_recent_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

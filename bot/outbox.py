@@ -32,7 +32,8 @@ def push(session: Session, recipient: str, payload: dict, *, dedup_key: str | No
 
 def push_text(session: Session, recipient: str, text: str, **kwargs) -> None:
     for part in split_text(text):
-        push(session, recipient, {"msgtype": "text", "text": {"content": part}}, **kwargs)
+        if push(session, recipient, {"msgtype": "text", "text": {"content": part}}, **kwargs) is None:
+            return  # the first part's dedup_key was queued before, and with it the rest of the text
         kwargs.pop("dedup_key", None)
 
 

@@ -3,11 +3,13 @@ Flask app, the worker and the CLI — nothing global that a test can't replace."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import redis
 
 from bot import kv
+from bot.classify import Classifier
 from bot.config import Settings
 from bot.db import Database
 from bot.inbound import CallbackCodec
@@ -26,6 +28,7 @@ class Services:
     user_queue: UserQueue
     texts: Texts
     tz: ZoneInfo
+    classifier: Classifier
 
     @property
     def embedded_redis(self) -> bool:
@@ -33,6 +36,12 @@ class Services:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+@lru_cache(maxsize=4)
+def load_classifier(extra_dir: str | None) -> Classifier:
+    """Loaded once per process (jieba's dictionary takes about a second)."""
+    return Classifier.load(extra_dir)
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:
@@ -50,4 +59,5 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
                              settings.callback.user_lock_hold_seconds),
         texts=Texts.load(settings.texts_file),
         tz=ZoneInfo(settings.timezone),
+        classifier=load_classifier(settings.classifier_dir),
     )

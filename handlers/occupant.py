@@ -1,28 +1,40 @@
-"""Messages from occupants. Until the intake dialog exists, a text becomes a
-complaint at once and a photo or file joins the sender's latest complaint."""
+"""Messages from occupants: their commands first (进度, 补充, 撤销), then the
+intake dialog, which holds the conversation until a complaint is registered."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot import complaints
+from bot.models import utcnow
+from dialogs.intake import IntakeDialog, Turn
+from handlers import occupant_commands
 from handlers.context import Context, Outcome
+
+# A photo sent this soon after registering belongs to that complaint.
+RECENT_COMPLAINT = timedelta(minutes=30)
 
 
 def on_text(ctx: Context) -> Outcome:
-    return _complain(ctx, ctx.message.content or "")
+    return Outcome(converse(ctx, Turn(text=ctx.message.content or "")))
 
 
 def on_voice(ctx: Context) -> Outcome:
     recognition = (ctx.message.recognition or "").strip()
     if not recognition:
         return Outcome(ctx.text("voice_not_recognized"))
-    return _complain(ctx, recognition)
+    return Outcome(converse(ctx, Turn(text=recognition)))
 
 
 def on_image(ctx: Context) -> Outcome:
-    return _attach(ctx, "image", "image_attached")
+    return Outcome(converse(ctx, Turn(media_id=ctx.message.media_id)))
 
 
 def on_file(ctx: Context) -> Outcome:
-    return _attach(ctx, "file", "file_attached")
+    target = _supplement_target(ctx) or _recent_open_complaint(ctx)
+    if target is None:
+        return Outcome(ctx.text("link_received"))
+    complaints.attach_media(ctx.session, target, kind="file", media_id=ctx.message.media_id, actor=ctx.user)
+    return Outcome(ctx.text("file_attached", number=target.number))
 
 
 def on_location(ctx: Context) -> Outcome:
@@ -37,18 +49,38 @@ def on_unsupported(ctx: Context) -> Outcome:
     return Outcome(ctx.text("unsupported_message"))
 
 
-def _complain(ctx: Context, text: str) -> Outcome:
-    text = text.strip()
-    if not text:
-        return Outcome(ctx.text("empty_text"))
-    complaint = complaints.create_complaint(ctx.session, occupant_id=ctx.user, description=text,
-                                            tz=ctx.services.tz)
-    return Outcome(ctx.text("complaint_received", number=complaint.number))
+def converse(ctx: Context, turn: Turn) -> str:
+    if turn.text:
+        reply = occupant_commands.run(ctx, turn.text)
+        if reply:
+            return reply
+    dialog = IntakeDialog(ctx)
+    if not dialog.is_active():
+        reply = _outside_dialog(ctx, turn)
+        if reply:
+            return reply
+    return dialog.handle(turn)
 
 
-def _attach(ctx: Context, kind: str, reply_key: str) -> Outcome:
+def _outside_dialog(ctx: Context, turn: Turn) -> str | None:
+    """Before a new dialog starts: additions to an existing complaint, and
+    topics that belong to another office."""
+    target = _supplement_target(ctx) or (_recent_open_complaint(ctx) if turn.media_id else None)
+    if target is not None:
+        return occupant_commands.supplement(ctx, target, turn.text, turn.media_id)
+    if turn.text:
+        return occupant_commands.redirect_if_out_of_scope(ctx, turn.text)
+    return None
+
+
+def _supplement_target(ctx: Context):
+    number = IntakeDialog(ctx).store.supplement_target(ctx.user)
+    complaint = complaints.find_by_number(ctx.session, number) if number else None
+    return complaint if complaint and complaint.occupant_id == ctx.user else None
+
+
+def _recent_open_complaint(ctx: Context):
     latest = complaints.latest_of(ctx.session, ctx.user)
-    if latest is None:
-        return Outcome(ctx.text("image_without_complaint"))
-    complaints.attach_media(ctx.session, latest, kind=kind, media_id=ctx.message.media_id, actor=ctx.user)
-    return Outcome(ctx.text(reply_key, number=latest.number))
+    if latest and latest.status in complaints.OPEN_STATUSES and utcnow() - latest.created_at < RECENT_COMPLAINT:
+        return latest
+    return None

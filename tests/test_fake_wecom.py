@@ -22,7 +22,6 @@ from wechatpy.exceptions import InvalidSignatureException
 from werkzeug.serving import make_server
 
 from bot.wecom.callback_sender import CallbackSender, build_xml, decrypt, encrypt, parse_xml, sign
-from wecom_fixtures import fake_wecom  # noqa: F401
 
 VECTORS = json.loads((Path(__file__).parent / "data" / "wecom_vectors.json").read_text(encoding="utf-8"))
 VECTOR_SETS = ["A_official_doc", "C_wechatpy_tests"]

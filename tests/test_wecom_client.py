@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from bot.wecom.client import FINAL_ERRCODES, RETRIABLE_ERRCODES, WeComClient, WeComError
-from wecom_fixtures import fake_wecom, key_prefix, make_client, redis_client, wecom_client  # noqa: F401
+from tests.wecom_fixtures import make_client, wecom_client  # noqa: F401
 
 TEXT = {"touser": "alice", "msgtype": "text", "text": {"content": "你好"}}
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:02:12.553135
+Create Date: 2026-11-27 00:15:35.203300
 """
 from alembic import op
 import sqlalchemy as sa
@@ -29,6 +29,11 @@ def upgrade() -> None:
     sa.Column('mood', sa.String(length=16), nullable=True),
     sa.Column('wants_compensation', sa.Boolean(), nullable=False),
     sa.Column('department', sa.String(length=64), nullable=True),
+    sa.Column('since', sa.String(length=64), nullable=True),
+    sa.Column('contact_phone', sa.String(length=32), nullable=True),
+    sa.Column('anonymous', sa.Boolean(), nullable=False),
+    sa.Column('group_id', sa.Integer(), nullable=True),
+    sa.Column('reporter_recent_count', sa.Integer(), nullable=False),
     sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
     sa.Column('updated_at', bot.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints')),
@@ -37,6 +42,7 @@ def upgrade() -> None:
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaints_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_department'), ['department'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_group_id'), ['group_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_occupant_id'), ['occupant_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_status'), ['status'], unique=False)
 
@@ -150,6 +156,7 @@ def downgrade() -> None:
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaints_status'))
         batch_op.drop_index(batch_op.f('ix_complaints_occupant_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_group_id'))
         batch_op.drop_index(batch_op.f('ix_complaints_department'))
         batch_op.drop_index(batch_op.f('ix_complaints_created_at'))
 

@@ -1,0 +1,78 @@
+"""Accuracy and speed of the complaint classifier on a labelled TSV.
+
+    .venv/bin/python bench/classifier_accuracy.py [--file tests/data/complaints_holdout.tsv] [--errors]
+
+Speed is reported as a ratio to plain jieba.lcut on the same texts, measured
+in the same run, so the figure means the same on any machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import jieba
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
+
+from bot.classify import Classifier  # noqa: E402
+from bot.classify.evaluate import evaluate, read_examples  # noqa: E402
+
+DEFAULT_FILE = ROOT / "tests" / "data" / "complaints.tsv"
+ROUNDS = 5
+
+
+def per_message_seconds(func, texts: list[str]) -> float:
+    for text in texts:  # warm-up: caches, lazy imports
+        func(text)
+    start = time.perf_counter()
+    for _ in range(ROUNDS):
+        for text in texts:
+            func(text)
+    return (time.perf_counter() - start) / (ROUNDS * len(texts))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--file", type=Path, default=DEFAULT_FILE, help="labelled TSV")
+    parser.add_argument("--errors", action="store_true", help="list every miss")
+    args = parser.parse_args(argv)
+
+    examples = read_examples(args.file)
+    classifier = Classifier.load()
+    report = evaluate(classifier, examples)
+
+    texts = [e.text for e in examples]
+    plain = jieba.Tokenizer()
+    plain.initialize()
+    ours = per_message_seconds(classifier.classify, texts)
+    baseline = per_message_seconds(plain.lcut, texts)
+
+    rows = [
+        ("类别准确率 category accuracy", report.category),
+        ("子类准确率 subcategory accuracy (管理服务)", report.subcategory),
+        ("紧急召回率 emergency recall", report.emergency_recall),
+        ("误报率 false-alarm rate", report.false_alarms),
+        ("地点准确率 location accuracy", report.location),
+        ("情绪准确率 mood accuracy", report.mood),
+        ("索赔准确率 compensation accuracy", report.compensation),
+    ]
+    print(f"文件 file: {args.file}  ({len(examples)} 条 messages)")
+    print(f"{'指标 metric':<44}{'值 value':>10}{'命中/总数':>12}")
+    for name, ratio in rows:
+        print(f"{name:<44}{ratio.value:>10.1%}{f'{ratio.right}/{ratio.total}':>12}")
+    print(f"{'每条耗时 / jieba.lcut  time per message ratio':<44}{ours / baseline:>10.1f}x")
+    if args.errors:
+        print("\n错误 mistakes:")
+        for kind, text, example, result in report.mistakes:
+            print(f"  [{kind}] {text}\n      want {sorted(example.categories)} emergency={sorted(example.emergency)} "
+                  f"location={example.location} mood={example.mood} comp={sorted(example.compensation)}\n"
+                  f"      got  {result}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""`complaint-bot chat`: talk to the bot in the terminal as an occupant. The
+real service, dialog engine and storage run underneath (as in the demo);
+every line you type is sent as an encrypted WeCom callback."""
+from __future__ import annotations
+
+import itertools
+import shutil
+import tempfile
+from pathlib import Path
+
+import click
+
+from bot.demo import DemoStack, Transcript
+
+HELP = "输入文字和助手对话；/图片 发一张照片；/退出 结束。"
+
+
+def run_chat(user: str = "chat.user", lines=None) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="complaint-bot-chat-"))
+    stack = DemoStack(workdir)
+    show = Transcript()
+    photos = itertools.count(1)
+    seen_pushes = 0
+    click.echo(f"后勤投诉助手 · 终端对话（{HELP}）")
+    try:
+        for line in lines if lines is not None else _prompt_forever():
+            line = line.strip()
+            if line in ("/退出", "/quit", "/exit"):
+                break
+            if not line:
+                continue
+            if line in ("/图片", "/photo"):
+                media_id = f"CHAT_PHOTO_{next(photos)}"
+                stack.fake.add_media(media_id, b"\xff\xd8chat-photo", filename=f"{media_id}.jpg")
+                reply = stack.wecom.image(user, media_id)
+            else:
+                reply = stack.wecom.text(user, line)
+            show.bot(reply.text if reply.status_code == 200 else f"（HTTP {reply.status_code}）")
+            seen_pushes = _show_pushes(stack, show, seen_pushes)
+    finally:
+        stack.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+def _prompt_forever():
+    while True:
+        try:
+            yield click.prompt("您", prompt_suffix="：", default="", show_default=False)
+        except (EOFError, click.Abort):
+            return
+
+
+def _show_pushes(stack: DemoStack, show: Transcript, seen: int) -> int:
+    """Messages the bot pushed to other people (staff, leaders) meanwhile."""
+    stack.wait_for(lambda: stack.pending_pushes() == 0, timeout=3)
+    sent = stack.fake.sent()
+    for body in sent[seen:]:
+        content = (body.get("text") or body.get("markdown") or {}).get("content", body.get("msgtype"))
+        show.note(f"推送给 {body.get('touser')}：{content}")
+    return len(sent)

@@ -1,0 +1,138 @@
+"""Is something dangerous happening right now?
+
+The rule (a missed emergency is the worst error this product can make, yet at
+most about one message in twenty may raise a false alarm):
+
+* Emergency words (停电, 着火, 被偷 … see data/emergency.yaml) are found
+  generously — `re:火` catches any fire — and excluded only by a phrase that
+  wholly contains them (打不着火, 漏电保护器, 火锅). Weak words (在里面, 吐)
+  count only when the message also names their subject (电梯, 吃).
+* Each word found is judged in its own clause:
+  - hypothetical, worried or planned (万一着火, 担心会漏电, 会不会停电,
+    火灾隐患, 停电通知)                                               -> unsure
+  - directly negated (没有停电, 没发生火灾, 幸好没砸到人)             -> no
+  - about the past or a habit (上次被困, 去年被盗过, 停了好几次电)    -> unsure,
+    unless the sentence says it is still going on (到现在还没来电)    -> yes
+  - followed later by its own "it's over" phrase, itself neither negated
+    nor asked (已经来电了; not 还没来电, 修好了吗)                     -> no
+  - anything else                                                     -> yes
+* The message is `yes` if any word is yes, else `unsure` if any word is
+  unsure, else `no`. Only `yes` makes emergency=True and the category
+  突发事件. `unsure` is reported as no emergency (a worry is not an incident,
+  and counting it would break the false-alarm budget) but the state is kept
+  so the dialog asks the user instead of dropping the word silently. `no`
+  is reserved for words the user plainly denied or declared over.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from .matching import AdjacentCue, Hit, Matcher, Token, clause_bounds, drop_contained, normalize_key
+
+YES, NO, UNSURE = "yes", "no", "unsure"
+_SENTENCE_BREAKS = re.compile(r"[.!?;。\n]")
+_PAST_SUFFIX = re.compile(r"^过(?![来去])")  # 被盗过 is past, 漫过来 is not
+
+
+@dataclass(frozen=True)
+class EmergencyVerdict:
+    state: str
+    live_kinds: tuple[str, ...]  # kinds judged `yes`, e.g. ("停电",)
+    fallback_labels: tuple[str, ...]  # category hints from words judged not `yes`
+
+
+def _cue_within(cues: Matcher, text: str, tokens: Sequence[Token], start: int, end: int) -> bool:
+    """Is one of `cues` wholly inside text[start:end]?"""
+    return any(start <= cue.start and cue.end <= end for cue in cues.find(text, tokens))
+
+
+class EmergencyDetector:
+    def __init__(self, emergency: dict, cues: dict):
+        kinds = emergency.get("紧急类型") or {}
+        self.kind_of = {normalize_key(w): str(kind) for kind, spec in kinds.items() for w in spec.get("词") or []}
+        # Weak words (在里面, 吐) mean an emergency only when the message also
+        # names what they are about (电梯, 吃): then they add recall, not noise.
+        self.weak: dict[str, list[tuple[str, list[str]]]] = {}
+        for kind, spec in kinds.items():
+            needs = [normalize_key(n) for n in spec.get("弱词前提") or []]
+            for word in spec.get("弱词") or []:
+                self.weak.setdefault(normalize_key(word), []).append((str(kind), needs))
+        self.fallback = {str(kind): spec.get("不紧急时归入") for kind, spec in kinds.items()}
+        self.words = Matcher(list(self.kind_of) + list(self.weak))
+        self.excluded = Matcher(emergency.get("排除短语") or [])
+        self.resolved_by_kind = {str(kind): Matcher((spec.get("已解决") or []) + (cues.get("已解决") or []))
+                                 for kind, spec in kinds.items()}
+        self.negation = AdjacentCue(cues.get("否定") or [], cues.get("否定后可跟") or [])
+        self.hypothetical = Matcher(cues.get("假设") or [])
+        self.hypothetical_adjacent = AdjacentCue(cues.get("假设单字") or [], cues.get("假设后可跟") or [])
+        self.hypothetical_after = AdjacentCue(cues.get("假设后置") or [])
+        self.past = Matcher(cues.get("过去") or [])
+        self.ongoing = Matcher(cues.get("持续") or [])
+        self.resolved_negation = AdjacentCue(cues.get("已解决前的否定") or [])
+        self.resolved_question = AdjacentCue(cues.get("已解决后的疑问") or [])
+
+    def words_to_learn(self) -> list[str]:
+        return list(self.kind_of) + list(self.weak)
+
+    def assess(self, text: str, tokens: Sequence[Token]) -> EmergencyVerdict:
+        judged = [(hit, kind, self._judge(text, tokens, hit, kind)) for hit, kind in self._hits(text, tokens)]
+        live = tuple(dict.fromkeys(kind for _, kind, state in judged if state == YES))
+        states = {state for _, _, state in judged}
+        state = YES if YES in states else UNSURE if UNSURE in states else NO
+        fallback = tuple(label for _, kind, s in judged if s != YES if (label := self.fallback.get(kind)))
+        return EmergencyVerdict(state, live, fallback)
+
+    def _hits(self, text: str, tokens: Sequence[Token]) -> list[tuple[Hit, str]]:
+        """Emergency words with their kind, minus excluded phrases and unsupported weak words."""
+        excluded = self.excluded.find(text, tokens)
+        found = []
+        for hit in drop_contained(self.words.find(text, tokens)):
+            # Only a phrase that wholly contains the word excludes it: 打不着火
+            # excludes 着火, but 困了 (sleepy) must not exclude 被困 in 被困了.
+            if any(e.start <= hit.start and hit.end <= e.end for e in excluded):
+                continue
+            if (kind := self._kind(text, hit.key)) is not None:
+                found.append((hit, kind))
+        return found
+
+    def _kind(self, text: str, key: str) -> str | None:
+        if key in self.kind_of:
+            return self.kind_of[key]
+        return next((kind for kind, needs in self.weak.get(key, ()) if any(n in text for n in needs)), None)
+
+    def _judge(self, text: str, tokens: Sequence[Token], hit: Hit, kind: str) -> str:
+        left, right = clause_bounds(text, hit.start, hit.end)
+        before, after = text[left:hit.head], text[hit.end:right]
+        if self._is_hypothetical(text, tokens, left, hit, before, after):
+            return UNSURE
+        if self.negation.ends(before):
+            return NO
+        if self._is_past(text, tokens, left, hit, after) and not self._still_going(text, tokens, hit):
+            return UNSURE
+        if self._resolved_later(text, tokens, hit, kind):
+            return NO
+        return YES
+
+    def _is_hypothetical(self, text: str, tokens: Sequence[Token], left: int, hit: Hit,
+                         before: str, after: str) -> bool:
+        return (_cue_within(self.hypothetical, text, tokens, left, hit.head)
+                or self.hypothetical_adjacent.ends(before)
+                or self.hypothetical_after.starts(after))
+
+    def _is_past(self, text: str, tokens: Sequence[Token], left: int, hit: Hit, after: str) -> bool:
+        return _cue_within(self.past, text, tokens, left, hit.head) or bool(_PAST_SUFFIX.search(after))
+
+    def _still_going(self, text: str, tokens: Sequence[Token], hit: Hit) -> bool:
+        starts = [m.end() for m in _SENTENCE_BREAKS.finditer(text, 0, hit.start)]
+        end = _SENTENCE_BREAKS.search(text, hit.end)
+        return _cue_within(self.ongoing, text, tokens, starts[-1] if starts else 0,
+                           end.start() if end else len(text))
+
+    def _resolved_later(self, text: str, tokens: Sequence[Token], hit: Hit, kind: str) -> bool:
+        return any(cue.start >= hit.end
+                   and not self.resolved_negation.ends(text[:cue.start])
+                   and not self.resolved_question.starts(text[cue.end:])
+                   for cue in self.resolved_by_kind[kind].find(text, tokens))

@@ -1,0 +1,133 @@
+"""Finding where the problem is: 楼栋 / 楼层 / 房间 / 区域.
+
+A location is a chain of parts in this order, each optional:
+    [前缀] 场所  楼栋…  楼层  房间号  方位
+e.g. 学员公寓 + B座 + 412, 食堂 + 二楼, 食堂 + 门口, 3号楼 + 201.
+Building and room numbers become Arabic digits (三号楼二〇五 -> 3号楼205);
+floors stay as written (食堂二楼, 一楼) because that is how people read them.
+A room part such as 卫生间 is a location only when nothing more specific
+precedes it (9号楼305卫生间 -> 9号楼305).
+When a message names several places, the first one with a building or room
+number wins, otherwise the first one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .normalize import chinese_to_arabic
+
+_CN_NUM = "[零〇○一二三四五六七八九十百]+"  # no 两: 两栋楼之间 names no building
+_CN_DIGITS = "[零〇○一二三四五六七八九]{3,4}"
+_ROOM_SUFFIX = "(?:号房|房间|室|房|宿舍|寝室|号)"
+# Digits followed by a unit are a quantity (等了120分钟), not a room.
+_NOT_QUANTITY = "(?![\\d年月日号次个元块分秒天度斤米岁人位台件层楼栋多])"
+# A bare 3–4 digit number is a room only when nothing suggests a quantity.
+_BARE_ROOM_END = r"(?=的|号房|房间|室|房|宿舍|寝室|[,.!?;:、。\s]|$)"
+
+
+@dataclass(frozen=True)
+class _Part:
+    kind: str  # prefix, place, building, floor, room, position, room_part
+    text: str  # as it should appear in the result
+    end: int
+
+
+# Which part may follow which: a small grammar of campus addresses.
+_NEXT = {
+    "start": ("prefix", "place", "building", "floor", "bare_room", "room_part"),
+    "prefix": ("place",),
+    # 学员公寓东区, 6号楼地下室, 三楼会议室: a named place may follow a place, a building or a floor.
+    "place": ("place", "building", "floor", "room", "position"),
+    "building": ("building", "floor", "room", "place", "position"),
+    "floor": ("room", "place", "position"),
+    "room": (),
+    "bare_room": (),
+    "position": (),
+    "room_part": (),
+}
+
+
+class LocationFinder:
+    def __init__(self, places: dict):
+        self.place_names = [str(p) for p in places.get("场所") or []]
+        self.room_parts = [str(p) for p in places.get("室内部位") or []]
+        suffixes = _alternation(places.get("楼栋后缀") or [])
+        self.words = {  # by first character, so a position is checked against a handful of words
+            "prefix": _by_first_char(places.get("前缀") or []),
+            "place": _by_first_char(self.place_names),
+            "room_part": _by_first_char(self.room_parts),
+            "position": _by_first_char(places.get("方位") or []),
+        }
+        self.patterns = {
+            "building": re.compile(rf"(\d+|{_CN_NUM}|(?<![A-Za-z])[A-Za-z])({suffixes})" if suffixes else "(?!)"),
+            "floor": re.compile(rf"(?<![这那每哪第])(?:\d+|{_CN_NUM}|顶|负一|地下[一二]?)[楼层](?!号)"),
+            "room": re.compile(rf"(?:(\d{{3,4}})|({_CN_DIGITS})){_ROOM_SUFFIX}?{_NOT_QUANTITY}"),
+            "bare_room": re.compile(rf"(?<![\d#-])(\d{{3,4}}){_BARE_ROOM_END}"),
+        }
+
+    def words_to_learn(self) -> list[str]:
+        return self.place_names + self.room_parts
+
+    def find(self, text: str) -> str | None:
+        """`text` is normalised (half-width) but keeps its letter case."""
+        chains: list[tuple[_Part, ...]] = []
+        memo: dict[tuple[int, str], tuple[_Part, ...]] = {}
+        pos = 0
+        while pos < len(text):
+            chain = self._longest_chain(text, pos, "start", memo)
+            if chain:
+                chains.append(chain)
+                pos = chain[-1].end
+            else:
+                pos += 1
+        if not chains:
+            return None
+        numbered = [c for c in chains if any(p.kind in ("building", "room", "bare_room") for p in c)]
+        return "".join(p.text for p in (numbered or chains)[0])
+
+    def _longest_chain(self, text: str, pos: int, state: str,
+                       memo: dict[tuple[int, str], tuple[_Part, ...]]) -> tuple[_Part, ...]:
+        if (pos, state) not in memo:
+            options: list[tuple[_Part, ...]] = [()]
+            for kind in _NEXT[state]:
+                for part in self._parts_at(text, pos, kind):
+                    options.append((part,) + self._longest_chain(text, part.end, kind, memo))
+            complete = [c for c in options if not c or c[-1].kind != "prefix"]  # 新 alone is no place
+            memo[pos, state] = max(complete, key=lambda c: c[-1].end if c else pos)
+        return memo[pos, state]
+
+    def _parts_at(self, text: str, pos: int, kind: str) -> list[_Part]:
+        """Every way a part of `kind` can start at `pos`.
+
+        Word lists give every word that fits, not just the longest: 宿舍楼下
+        reads best as 宿舍 + 楼下, which only the whole chain can tell.
+        """
+        if kind in self.words:
+            candidates = self.words[kind].get(text[pos], ()) if pos < len(text) else ()
+            return [_Part(kind, w, pos + len(w)) for w in candidates if text.startswith(w, pos)]
+        match = self.patterns[kind].match(text, pos)
+        return [_Part(kind, _render(kind, match), match.end())] if match else []
+
+
+def _render(kind: str, match: re.Match[str]) -> str:
+    if kind == "building":
+        number, suffix = match.group(1), match.group(2)
+        number = number.upper() if number.isalpha() and number.isascii() else chinese_to_arabic(number)
+        return number + suffix
+    if kind in ("room", "bare_room"):
+        return chinese_to_arabic(next(g for g in match.groups() if g))
+    return match.group(0)
+
+
+def _by_first_char(words) -> dict[str, list[str]]:
+    index: dict[str, list[str]] = {}
+    for word in map(str, words):
+        index.setdefault(word[0], []).append(word)
+    return index
+
+
+def _alternation(words) -> str:
+    return "|".join(re.escape(str(w)) for w in sorted(words, key=len, reverse=True))
+

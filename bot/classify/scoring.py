@@ -1,0 +1,39 @@
+"""Choosing the category from weighted keywords."""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+from .matching import Token, WeightedLexicon
+
+EMERGENCY_CATEGORY = "突发事件"
+# A hint from an emergency word that turned out not to be one (没有停电 -> 设备设施)
+# is a clue, not proof: worth about one ordinary keyword.
+FALLBACK_WEIGHT = 2.0
+
+
+class CategoryScorer:
+    def __init__(self, table: dict):
+        self.lexicon = WeightedLexicon(table.get("关键词") or {}, table.get("不计分") or [])
+        self.default = str(table.get("默认类别") or "设备设施")
+
+    def words_to_learn(self) -> list[str]:
+        return self.lexicon.keys()
+
+    def scores(self, text: str, tokens: Sequence[Token], hints: Iterable[str] = ()) -> dict[str, float]:
+        scores = self.lexicon.score(text, tokens)
+        for label in hints:
+            scores[label] = scores.get(label, 0.0) + FALLBACK_WEIGHT
+        return scores
+
+    def best(self, scores: dict[str, float]) -> str:
+        """Highest score; ties go to the label listed first in the data file."""
+        order = {label: i for i, label in enumerate(self.lexicon.labels)}
+        label, score = max(scores.items(), key=lambda kv: (kv[1], -order.get(kv[0], len(order))))
+        return label if score > 0 else self.default
+
+
+def split_label(label: str) -> tuple[str, str | None]:
+    """`管理服务/服务态度` -> (`管理服务`, `服务态度`); other labels have no subcategory."""
+    category, _, sub = label.partition("/")
+    return category, sub or None

@@ -1,0 +1,54 @@
+"""How the complainant feels, and whether they ask for money back."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+from .matching import AdjacentCue, Matcher, Token, WeightedLexicon, drop_contained
+
+CALM, UPSET, ANGRY = "calm", "upset", "angry"
+_RUN_OF_BANGS = re.compile(r"!{2,}")
+_RUN_OF_QUESTIONS = re.compile(r"\?{2,}|\?!|!\?")
+
+
+class MoodJudge:
+    def __init__(self, table: dict):
+        self.lexicon = WeightedLexicon({
+            ANGRY: table.get("生气") or {},
+            UPSET: table.get("不满") or {},
+            CALM: table.get("礼貌") or {},
+        })
+        self.angry_threshold = float(table.get("生气门槛", 3))
+        self.upset_threshold = float(table.get("不满门槛", 2))
+        marks = table.get("标点") or {}
+        self.bangs_weight = float(marks.get("连续感叹号", 2))
+        self.questions_weight = float(marks.get("连续问号", 1))
+        self.bang_weight = float(marks.get("单个感叹号", 1))
+
+    def words_to_learn(self) -> list[str]:
+        return self.lexicon.keys()
+
+    def judge(self, text: str, tokens: Sequence[Token]) -> str:
+        scores = self.lexicon.score(text, tokens)
+        angry = scores[ANGRY] + self.bangs_weight * len(_RUN_OF_BANGS.findall(text))
+        upset = scores[UPSET] + self.questions_weight * len(_RUN_OF_QUESTIONS.findall(text))
+        upset += self.bang_weight * len(re.findall(r"(?<!!)!(?!!)", text))
+        if angry >= self.angry_threshold:
+            return ANGRY
+        if angry + upset - scores[CALM] >= self.upset_threshold:
+            return UPSET
+        return CALM
+
+
+class CompensationDetector:
+    def __init__(self, table: dict):
+        self.demands = Matcher(table.get("要求") or [])
+        self.negation = AdjacentCue(table.get("否定") or [], table.get("否定后可跟") or [])
+
+    def words_to_learn(self) -> list[str]:
+        return list(self.demands.phrases)
+
+    def wants(self, text: str, tokens: Sequence[Token]) -> bool:
+        hits = drop_contained(self.demands.find(text, tokens))
+        return any(not self.negation.ends(text[:hit.start]) for hit in hits)

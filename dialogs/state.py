@@ -1,0 +1,52 @@
+"""A user's dialog state, kept in Redis as JSON (never in a process)."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+
+import redis
+
+
+@dataclass
+class DialogState:
+    step: str
+    slots: dict = field(default_factory=dict)
+    history: list[str] = field(default_factory=list)  # steps answered, for 上一步
+    failures: int = 0  # wrong answers in a row at this step
+    updated: float = field(default_factory=time.time)
+    editing: bool = False  # came from the confirmation's 修改: go back there next
+    paused_step: str | None = None  # the step an idle dialog stopped at
+    complaint_id: int | None = None  # set once an emergency was registered
+
+    def is_idle(self, idle_seconds: float, now: float | None = None) -> bool:
+        return (now or time.time()) - self.updated > idle_seconds
+
+
+class DialogStore:
+    def __init__(self, client: redis.Redis, prefix: str, keep_seconds: float):
+        self.redis = client
+        self.prefix = prefix
+        self.keep_seconds = int(keep_seconds)
+
+    def _key(self, user: str) -> str:
+        return f"{self.prefix}dialog:{user}"
+
+    def load(self, user: str) -> DialogState | None:
+        raw = self.redis.get(self._key(user))
+        return DialogState(**json.loads(raw)) if raw else None
+
+    def save(self, user: str, state: DialogState, touch: bool = True) -> None:
+        if touch:
+            state.updated = time.time()
+        self.redis.set(self._key(user), json.dumps(asdict(state), ensure_ascii=False), ex=self.keep_seconds)
+
+    def clear(self, user: str) -> None:
+        self.redis.delete(self._key(user))
+
+    # A short-lived pointer: "the next photos or words belong to complaint X" (补充 TS…).
+    def set_supplement_target(self, user: str, number: str, seconds: int = 600) -> None:
+        self.redis.set(f"{self.prefix}supplement:{user}", number, ex=seconds)
+
+    def supplement_target(self, user: str) -> str | None:
+        return self.redis.get(f"{self.prefix}supplement:{user}")

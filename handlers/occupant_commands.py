@@ -1,0 +1,96 @@
+"""What occupants can ask for about their own complaints: the list (我的投诉 /
+进度), one complaint (进度 TS…), additions (补充 TS…) and withdrawal (撤销 TS…).
+They only ever see their own."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from bot import complaints
+from bot.models import Complaint
+from dialogs.state import DialogStore
+from handlers.context import Context
+
+LIST_WORDS = {"我的投诉", "进度", "查询", "查进度", "查询进度", "我的", "投诉记录"}
+COMMAND = re.compile(r"^(进度|查询|详情|补充|撤销|撤回)\s*(TS\s*\d{8}\s*-\s*\d{3,})?\s*(.*)$", re.S | re.I)
+
+
+def run(ctx: Context, text: str) -> str | None:
+    """The reply to a command, or None when the text is not one."""
+    normalized = unicodedata.normalize("NFKC", text).strip()
+    if normalized.replace(" ", "") in LIST_WORDS:
+        return list_own(ctx)
+    match = COMMAND.match(normalized)
+    if not match:
+        return None
+    word, number, rest = match.group(1), match.group(2), match.group(3).strip()
+    if number is None:
+        if word in ("进度", "查询") and not rest:
+            return list_own(ctx)
+        return ctx.text("number_missing", command=word) if not rest or word in ("补充", "撤销", "撤回") else None
+    number = re.sub(r"\s", "", number).upper()
+    complaint = complaints.find_by_number(ctx.session, number)
+    if complaint is None or complaint.occupant_id != ctx.user:
+        return ctx.text("complaint_not_found", number=number)
+    if word in ("补充",):
+        return supplement(ctx, complaint, rest, None) if rest else _await_supplement(ctx, complaint)
+    if word in ("撤销", "撤回"):
+        return withdraw(ctx, complaint)
+    return detail(ctx, complaint)
+
+
+def list_own(ctx: Context) -> str:
+    own = complaints.of_occupant(ctx.session, ctx.user)
+    if not own:
+        return ctx.text("my_complaints_none")
+    lines = "\n".join(ctx.text("complaint_line", number=c.number, status=complaints.status_label(c.status),
+                               description=_short(c.description)) for c in own)
+    return ctx.text("my_complaints", lines=lines)
+
+
+def detail(ctx: Context, complaint: Complaint) -> str:
+    # Occupants see their own history, but never internal notes (links, flags).
+    visible = [e for e in complaint.events if e.kind not in {"linked", "compensation_flagged"}][-5:]
+    events = "\n".join(f"· {_local(ctx, e.at)} {complaints.event_label(e.kind)}" for e in visible)
+    return ctx.text("complaint_detail", number=complaint.number, status=complaints.status_label(complaint.status),
+                    description=_short(complaint.description, 100), location=complaint.location or "未说明",
+                    department=complaint.department or "待分派", created=_local(ctx, complaint.created_at),
+                    events=events)
+
+
+def supplement(ctx: Context, complaint: Complaint, text: str | None, media_id: str | None) -> str:
+    if media_id:
+        complaints.attach_media(ctx.session, complaint, kind="image", media_id=media_id, actor=ctx.user)
+    if text:
+        complaints.record_event(ctx.session, complaint, ctx.user, "supplement", comment=text)
+    return ctx.text("supplement_added", number=complaint.number)
+
+
+def _await_supplement(ctx: Context, complaint: Complaint) -> str:
+    settings = ctx.services.settings
+    DialogStore(ctx.services.redis, settings.redis_prefix, 600).set_supplement_target(ctx.user, complaint.number)
+    return ctx.text("supplement_waiting", number=complaint.number)
+
+
+def withdraw(ctx: Context, complaint: Complaint) -> str:
+    if complaint.status not in complaints.OPEN_STATUSES:
+        return ctx.text("withdraw_not_allowed", number=complaint.number,
+                        status=complaints.status_label(complaint.status), phone=ctx.services.settings.service.phone)
+    complaints.set_status(ctx.session, complaint, complaints.WITHDRAWN, ctx.user, "withdrawn")
+    return ctx.text("withdrawn", number=complaint.number)
+
+
+def redirect_if_out_of_scope(ctx: Context, text: str) -> str | None:
+    for topic in ctx.services.settings.out_of_scope:
+        if any(word in text for word in topic.keywords):
+            hint = f"（电话 {topic.phone}）" if topic.phone else ""
+            return ctx.text("out_of_scope", topic=topic.name, office=topic.office, phone_hint=hint)
+    return None
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def _local(ctx: Context, moment) -> str:
+    return moment.astimezone(ctx.services.tz).strftime("%m-%d %H:%M")

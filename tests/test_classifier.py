@@ -1,0 +1,247 @@
+"""The complaint classifier: accuracy on labelled sets, emergency rules,
+location normalisation, the JSON contract, administrator word lists."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import jieba
+import pytest
+
+from bot.classify import Classification, Classifier, classify_lines
+from bot.classify.evaluate import evaluate, read_examples
+from bot.classify.lexicon import merge
+from bot.classify.normalize import chinese_to_arabic
+
+DATA = Path(__file__).parent / "data"
+EXAMPLES = DATA / "complaints.tsv"  # the examples handed to the project
+HOLDOUT = DATA / "complaints_holdout.tsv"  # our own set, written before tuning on it
+JSON_KEYS = {"category", "subcategory", "emergency", "location", "mood", "wants_compensation"}
+CATEGORIES = {"房屋质量", "物业配套", "设备设施", "管理服务", "管理费用", "突发事件"}
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.load()
+
+
+@pytest.fixture(scope="module", params=[EXAMPLES, HOLDOUT], ids=["examples", "holdout"])
+def report(request, classifier):
+    return evaluate(classifier, read_examples(request.param))
+
+
+def _misses(report, kind: str) -> list[str]:
+    return [text for name, text, _, _ in report.mistakes if name == kind]
+
+
+# ---------------------------------------------------------------- accuracy
+
+def test_category_accuracy(report):
+    assert report.category.value >= 0.95, _misses(report, "category")
+
+
+def test_subcategory_accuracy(report):
+    assert report.subcategory.value >= 0.9, _misses(report, "subcategory")
+
+
+def test_every_emergency_is_caught(report):
+    assert report.emergency_recall.total > 0
+    assert _misses(report, "emergency missed") == []
+
+
+def test_false_alarms_stay_rare(report):
+    assert report.false_alarms.value <= 0.05, _misses(report, "false alarm")
+
+
+def test_location_mood_and_compensation(report):
+    assert report.location.value >= 0.9, _misses(report, "location")
+    assert report.mood.value >= 0.75, _misses(report, "mood")
+    assert report.compensation.value >= 0.95, _misses(report, "compensation")
+
+
+def test_holdout_set_is_substantial():
+    examples = read_examples(HOLDOUT)
+    assert len(examples) >= 150
+    assert sum(e.must_alarm for e in examples) >= 20
+
+
+# ------------------------------------------------------------- emergencies
+
+@pytest.mark.parametrize("text, state", [
+    ("没有停电，就是灯不亮", "no"),
+    ("已经不停电了，谢谢你们", "no"),
+    ("电梯已经修好了", "no"),
+    ("电梯没有困人，就是开门特别慢", "no"),
+    ("燃气灶打不着火", "no"),
+    ("刚才停了一会儿电，现在已经来电了", "no"),
+    ("插座没电，充不了电", "no"),
+    ("会不会停电啊", "unsure"),
+    ("上次被困在电梯里，现在还害怕", "unsure"),
+    ("担心会漏电", "unsure"),
+    ("万一着火了，楼道里全是杂物", "unsure"),
+    ("去年宿舍被盗过一次", "unsure"),
+    ("这个月停了好几次电", "unsure"),
+    ("停电了", "yes"),
+    ("宿舍停电两个小时了还没来电", "yes"),
+    ("上次停电到现在还没来电", "yes"),
+    ("我被困了，快来人", "yes"),
+    ("会议室着火了", "yes"),
+    ("电梯困人已经半小时，修好了吗", "yes"),
+    ("昨天晚上我的自行车在车棚被偷了", "yes"),
+])
+def test_emergency_state(classifier, text, state):
+    result = classifier.classify(text)
+    assert result.emergency_state == state
+    assert result.emergency == (state == "yes")
+    assert (result.category == "突发事件") == (state == "yes")
+
+
+@pytest.mark.parametrize("text", [
+    "电梯困人了，4号楼，快！", "宿舍着火了", "整层楼停电了", "屋里水管爆了，到处是水",
+    "我的电脑被偷了", "闻到很大的燃气味", "插座冒火花了", "有人触电了", "有人在食堂晕倒了",
+    "我被锁在会议室里出不去了", "好几个学员吃了食堂的饭上吐下泻", "配电箱在冒烟",
+    "电梯突然停了，我们三个人在里面出不来", "暖气管爆了，热水喷了一屋子", "有人在宿舍楼下打架",
+])
+def test_emergencies_from_the_plan(classifier, text):
+    assert classifier.classify(text).emergency
+
+
+@pytest.mark.parametrize("text", [
+    "烟雾报警器老是误报", "冲我发火，态度太差", "今天食堂的火锅太咸了", "漏电保护器老是跳",
+    "洗衣机不进水", "宿舍里蚊子太多，晚上被咬得睡不着", "垃圾乱丢，没人管", "饭卡丢了怎么补办",
+])
+def test_emergency_words_in_harmless_phrases(classifier, text):
+    assert not classifier.classify(text).emergency
+
+
+def test_negated_emergency_keeps_a_sensible_category(classifier):
+    assert classifier.classify("已经不停电了，谢谢你们").category == "设备设施"
+    assert classifier.classify("担心插座会漏电，能不能派人来看看").category == "设备设施"
+
+
+# ---------------------------------------------------------------- location
+
+@pytest.mark.parametrize("text, location", [
+    ("三号楼２０１空调坏了", "3号楼201"),
+    ("学员公寓Ｂ座４１２的灯不亮", "学员公寓B座412"),
+    ("b座电梯坏了", "B座"),
+    ("十二号楼三楼卫生间漏水", "12号楼三楼"),
+    ("三号楼二〇五的窗帘掉了", "3号楼205"),
+    ("７号楼３１２房间门锁坏了", "7号楼312"),
+    ("9号楼305卫生间顶上漏水", "9号楼305"),
+    ("11号楼2单元电梯坏了", "11号楼2单元"),
+    ("食堂二楼的刷卡机坏了", "食堂二楼"),
+    ("五楼的灯坏了", "五楼"),
+    ("食堂门口的台阶塌了", "食堂门口"),
+    ("学员楼附近没有停车的地方", "学员楼"),
+    ("有人在宿舍楼下打架", "宿舍楼下"),
+    ("6号楼地下室进水了", "6号楼地下室"),
+    ("207的电视打不开", "207"),
+    ("卫生间漏水", "卫生间"),
+    ("等了120分钟还没人来", None),
+    ("报修两天了还没人来", None),
+])
+def test_location(classifier, text, location):
+    assert classifier.classify(text).location == location
+
+
+@pytest.mark.parametrize("numeral, digits", [
+    ("三", "3"), ("十", "10"), ("十二", "12"), ("二十", "20"), ("二十三", "23"),
+    ("二〇五", "205"), ("三零一", "301"), ("305", "305"),
+])
+def test_chinese_numerals(numeral, digits):
+    assert chinese_to_arabic(numeral) == digits
+
+
+# ----------------------------------------------------------- other fields
+
+def test_subcategory_only_for_service(classifier):
+    service = classifier.classify("前台工作人员态度很差")
+    assert (service.category, service.subcategory) == ("管理服务", "服务态度")
+    assert classifier.classify("物业费收得太贵").subcategory is None
+
+
+def test_unknown_message_falls_back_to_equipment(classifier):
+    result = classifier.classify("嗯嗯")
+    assert (result.category, result.subcategory, result.emergency) == ("设备设施", None, False)
+
+
+@pytest.mark.parametrize("text, mood", [
+    ("你们到底还管不管了？投诉多少次了！！", "angry"),
+    ("麻烦帮忙看一下6号楼102的门锁，谢谢", "calm"),
+    ("又停水了，烦死了，天天这样", "upset"),
+])
+def test_mood(classifier, text, mood):
+    assert classifier.classify(text).mood == mood
+
+
+@pytest.mark.parametrize("text, wants", [
+    ("楼上漏水泡坏了我的书，要求赔偿损失", True),
+    ("空调坏了一周，这个月的空调费应该退给我们", True),
+    ("我不要什么赔偿，就希望赶紧把门修好", False),
+    ("楼道灯一直不亮", False),
+])
+def test_compensation(classifier, text, wants):
+    assert classifier.classify(text).wants_compensation is wants
+
+
+# ------------------------------------------------------------ the contract
+
+def test_as_json_has_exactly_the_shared_keys(classifier):
+    result = classifier.classify("电梯困人了，4号楼，快！")
+    data = result.as_json()
+    assert set(data) == JSON_KEYS
+    assert data["category"] in CATEGORIES
+    assert isinstance(data["emergency"], bool) and isinstance(data["wants_compensation"], bool)
+    assert data["mood"] in {"calm", "upset", "angry"}
+    assert json.loads(json.dumps(data, ensure_ascii=False)) == data
+    assert isinstance(result, Classification) and result.emergency_state == "yes"
+
+
+def test_classify_lines_writes_one_json_object_per_message(classifier):
+    out = io.StringIO()
+    classify_lines(classifier, ["宿舍着火了\n", "\n", "   \n", "物业费收得太贵\n"], out)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2
+    assert "突发事件" in lines[0]  # ensure_ascii=False keeps Chinese readable
+    records = [json.loads(line) for line in lines]
+    assert [set(r) for r in records] == [JSON_KEYS, JSON_KEYS]
+    assert [r["category"] for r in records] == ["突发事件", "管理费用"]
+
+
+def test_own_tokenizer_with_user_words(classifier):
+    assert classifier.tokenizer is not jieba.dt
+    assert classifier.tokenizer.initialized
+    assert "学员公寓" in classifier.tokenizer.lcut("学员公寓漏水")
+
+
+# -------------------------------------------------- administrator additions
+
+def test_extra_dir_adds_words_and_keeps_the_packaged_ones(tmp_path):
+    (tmp_path / "categories.yaml").write_text(
+        "关键词:\n  管理服务/服务项目:\n    无人机表演: 5\n", encoding="utf-8")
+    (tmp_path / "emergency.yaml").write_text(
+        "紧急类型:\n  地震:\n    词: [地震了]\n", encoding="utf-8")
+    (tmp_path / "places.yaml").write_text("场所: [游泳池]\n", encoding="utf-8")
+    base, extended = Classifier.load(), Classifier.load(tmp_path)
+
+    assert base.classify("无人机表演").category == "设备设施"  # no word known: the default
+    show = extended.classify("无人机表演")
+    assert (show.category, show.subcategory) == ("管理服务", "服务项目")
+    assert extended.classify("地震了，楼在晃").emergency
+    assert extended.classify("游泳池的水很脏").location == "游泳池"
+    assert extended.classify("整层楼停电了").emergency  # packaged words still there
+    assert extended.classify("物业费收得太贵").category == "管理费用"
+
+
+def test_extra_dir_without_files_changes_nothing(tmp_path):
+    assert Classifier.load(tmp_path).classify("宿舍着火了").emergency
+
+
+def test_merge_rules():
+    base = {"a": {"x": 1, "y": 2}, "words": ["甲", "乙"], "n": 1}
+    extra = {"a": {"y": 5, "z": 3}, "words": ["乙", "丙"], "n": 2, "new": True}
+    assert merge(base, extra) == {"a": {"x": 1, "y": 5, "z": 3}, "words": ["甲", "乙", "丙"],
+                                  "n": 2, "new": True}
