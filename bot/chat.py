@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from bot.demo import DemoStack, Transcript
+from bot.demo import DemoStack, Scenes, Transcript
 
 HELP = "输入文字和助手对话；/图片 发一张照片；/退出 结束。"
 
@@ -20,7 +20,7 @@ def run_chat(user: str = "chat.user", lines=None) -> int:
     stack = DemoStack(workdir)
     show = Transcript()
     photos = itertools.count(1)
-    seen_pushes = 0
+    scenes = Scenes(stack, show)
     click.echo(f"后勤投诉助手 · 终端对话（{HELP}）")
     try:
         for line in lines if lines is not None else _prompt_forever():
@@ -36,7 +36,7 @@ def run_chat(user: str = "chat.user", lines=None) -> int:
             else:
                 reply = stack.wecom.text(user, line)
             show.bot(reply.text if reply.status_code == 200 else f"（HTTP {reply.status_code}）")
-            seen_pushes = _show_pushes(stack, show, seen_pushes)
+            scenes.pushes()
     finally:
         stack.close()
         shutil.rmtree(workdir, ignore_errors=True)
@@ -49,13 +49,3 @@ def _prompt_forever():
             yield click.prompt("您", prompt_suffix="：", default="", show_default=False)
         except (EOFError, click.Abort):
             return
-
-
-def _show_pushes(stack: DemoStack, show: Transcript, seen: int) -> int:
-    """Messages the bot pushed to other people (staff, leaders) meanwhile."""
-    stack.wait_for(lambda: stack.pending_pushes() == 0, timeout=3)
-    sent = stack.fake.sent()
-    for body in sent[seen:]:
-        content = (body.get("text") or body.get("markdown") or {}).get("content", body.get("msgtype"))
-        show.note(f"推送给 {body.get('touser')}：{content}")
-    return len(sent)

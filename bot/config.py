@@ -230,6 +230,8 @@ def _read_yaml(path: Path) -> dict:
         raise ConfigError(f"{path}: 找不到配置文件（可用 --config 或 COMPLAINT_BOT_CONFIG 指定）") from None
     except OSError as exc:
         raise ConfigError(f"{path}: 无法读取配置文件：{exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: 不是 UTF-8 编码（第 {exc.start + 1} 个字节），请以 UTF-8 保存") from None
     try:
         data = yaml.safe_load(text) or {}
     except yaml.YAMLError as exc:

@@ -17,9 +17,9 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from bot.complaints import event_label
+from bot.complaints import NUMBER_PATTERN, event_label, status_label
 from bot.config import Settings
-from bot.models import Attachment, Complaint, ComplaintEvent, InboundMessage, OutboxMessage
+from bot.models import Attachment, Complaint, InboundMessage, OutboxMessage
 from bot.server import make_server, shutdown
 from bot.services import Services, build_services
 from bot.wecom.callback_sender import CallbackSender
@@ -129,8 +129,7 @@ def run_demo(keep: bool = False) -> int:
         click.secho("后勤投诉助手 · 演示", bold=True)
         click.echo(f"服务：{stack.url}（真实 Flask + waitress，SQLite：{workdir / 'demo.db'}）")
         click.echo(f"模拟企业微信 API：{stack.fake.base_url}；所有回调都按企业微信的方式加密签名。")
-        foundation_scenes(stack, show)
-        summary(stack, show)
+        Scenes(stack, show).play()
     finally:
         stack.close()
         if keep:
@@ -141,56 +140,115 @@ def run_demo(keep: bool = False) -> int:
     return 0
 
 
-def foundation_scenes(stack: DemoStack, show: Transcript) -> None:
-    wecom = stack.wecom
-    show.scene("管理员在企业微信后台保存回调地址：企业微信发来验证请求")
-    answer = wecom.verify_url("8123456789012345678")
-    show.note(f"GET /wecom/callback → HTTP {answer.status_code}，原样返回解密后的 echostr：{answer.text}")
+class Scenes:
+    def __init__(self, stack: DemoStack, show: Transcript):
+        self.stack = stack
+        self.show = show
+        self.wecom = stack.wecom
+        self.pushes_seen = 0
+        self.photos = 0
 
-    show.scene("学员打开应用")
-    show.user(OCCUPANT_NAME, "（进入应用）")
-    show.bot(wecom.event(OCCUPANT, "enter_agent").text)
+    def play(self) -> None:
+        self.channel()
+        self.full_intake()
+        self.angry_complaint()
+        self.emergency()
+        self.withdrawal()
+        self.bad_input()
+        self.summary()
 
-    show.scene("学员反映问题")
-    text = "3号楼201卫生间天花板漏水，水都滴到床上了"
-    show.user(OCCUPANT_NAME, text)
-    first = wecom.text(OCCUPANT, text, msg_id=880001)
-    show.bot(first.text)
+    # -- helpers ----------------------------------------------------------
+    def say(self, who: str, user: str, text: str, **kwargs) -> str | None:
+        self.show.user(who, text)
+        reply = self.wecom.text(user, text, **kwargs).text
+        self.show.bot(reply)
+        self.pushes()
+        return reply
 
-    show.scene("企业微信没等到回复，用同一个 MsgId 重试")
-    show.user(OCCUPANT_NAME, f"{text}（重试）")
-    again = wecom.text(OCCUPANT, text, msg_id=880001)
-    show.bot(again.text)
-    show.note(f"回复与第一次相同；投诉只登记了 {stack.count(Complaint)} 条。")
+    def photo(self, who: str, user: str) -> None:
+        self.photos += 1
+        media_id = f"DEMO_PHOTO_{self.photos}"
+        self.stack.fake.add_media(media_id, b"\xff\xd8\xff\xe0demo-jpeg", filename=f"photo{self.photos}.jpg")
+        self.show.user(who, "[图片]")
+        self.show.bot(self.wecom.image(user, media_id).text)
 
-    show.scene("学员补一张照片")
-    stack.fake.add_media("DEMO_PHOTO_1", b"\xff\xd8\xff\xe0demo-jpeg", filename="leak.jpg")
-    show.user(OCCUPANT_NAME, "[图片]")
-    show.bot(wecom.image(OCCUPANT, "DEMO_PHOTO_1").text)
-    stored = stack.wait_for(lambda: stack.count(Attachment, Attachment.status == "stored") == 1)
-    show.note("后台已从企业微信下载照片并保存到投诉名下。" if stored else "照片下载尚未完成（后台会继续重试）。")
+    def pushes(self) -> None:
+        """What the bot pushed to other people meanwhile (through the outbox)."""
+        self.stack.wait_for(lambda: self.stack.pending_pushes() == 0, timeout=5)
+        sent = self.stack.fake.sent()
+        for body in sent[self.pushes_seen:]:
+            content = (body.get("text") or body.get("markdown") or {}).get("content", body.get("msgtype"))
+            self.show.note(f"推送给 {body.get('touser')}：" + str(content).replace("\n", " ｜ "))
+        self.pushes_seen = len(sent)
 
-    show.scene("学员发来一种助手不认识的消息")
-    show.user(OCCUPANT_NAME, "[小程序卡片]")
-    unknown = ("<xml><ToUserName><![CDATA[{0}]]></ToUserName><FromUserName><![CDATA[{1}]]></FromUserName>"
-               "<CreateTime>{2}</CreateTime><MsgType><![CDATA[miniprogram]]></MsgType><MsgId>880002</MsgId>"
-               "<AgentID>{3}</AgentID></xml>").format(stack.fake.corp_id, OCCUPANT, int(time.time()),
-                                                     stack.fake.agent_id)
-    show.bot(wecom.raw(unknown).text)
+    def number_in(self, text: str | None) -> str:
+        match = NUMBER_PATTERN.search(text or "")
+        return match.group(0) if match else ""
 
-    show.scene("有人伪造签名调用回调地址")
-    forged = wecom.raw("<xml><FromUserName>x</FromUserName></xml>", signature="0" * 40)
-    show.note(f"HTTP {forged.status_code}：{forged.response.text}（未做任何处理）")
+    # -- scenes -----------------------------------------------------------
+    def channel(self) -> None:
+        self.show.scene("管理员在企业微信后台保存回调地址：企业微信发来验证请求")
+        answer = self.wecom.verify_url("8123456789012345678")
+        self.show.note(f"GET /wecom/callback → HTTP {answer.status_code}，原样返回解密后的 echostr：{answer.text}")
+        self.show.scene("学员打开应用")
+        self.show.user(OCCUPANT_NAME, "（进入应用）")
+        self.show.bot(self.wecom.event(OCCUPANT, "enter_agent").text)
 
+    def full_intake(self) -> None:
+        self.show.scene("一次完整的登记：助手只问缺少的信息")
+        who = OCCUPANT_NAME
+        self.say(who, OCCUPANT, "食堂二楼的洗手池堵了，水排不下去", msg_id=880001)
+        self.show.note("企业微信没等到回复，用同一个 MsgId 重试：")
+        self.say(who, OCCUPANT, "食堂二楼的洗手池堵了，水排不下去", msg_id=880001)
+        self.show.note("回复与第一次相同，对话没有前进两步。")
+        self.say(who, OCCUPANT, "今天中午")
+        self.photo(who, OCCUPANT)
+        self.say(who, OCCUPANT, "好了")
+        self.say(who, OCCUPANT, "138 1234 5678")
+        reply = self.say(who, OCCUPANT, "确认")
+        stored = self.stack.wait_for(lambda: self.stack.count(Attachment, Attachment.status == "stored") >= 1)
+        self.show.note(f"投诉 {self.number_in(reply)} 已登记；照片" + ("已从企业微信下载保存。" if stored else "下载中。"))
 
-def summary(stack: DemoStack, show: Transcript) -> None:
-    show.scene("数据库里留下了什么")
-    with stack.services.db.session() as session:
-        for complaint in session.execute(select(Complaint).order_by(Complaint.id)).scalars():
-            show.note(f"投诉 {complaint.number}：{complaint.description}")
-            events = session.execute(select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id)
-                                     .order_by(ComplaintEvent.id)).scalars()
-            for event in events:
-                show.note(f"    · {event_label(event.kind)}（{event.actor}）")
-    show.note(f"消息日志 {stack.count(InboundMessage)} 条；待发推送 "
-              f"{stack.count(OutboxMessage, OutboxMessage.status == 'pending')} 条。")
+    def angry_complaint(self) -> None:
+        self.show.scene("生气的住户：先照顾情绪，赔偿诉求如实记录、不做承诺")
+        who, user = "王老师（住户）", "wang.ls"
+        self.say(who, user, "3号楼502卫生间天花板漏水三天了，水都滴到床上了，说了好几次都没人管，太过分了！必须赔我被子！")
+        self.say(who, user, "跳过")
+        self.say(who, user, "跳过")
+        self.say(who, user, "确认")
+
+    def emergency(self) -> None:
+        self.show.scene("紧急情况：先给安全提示和值班电话，立即通知值班人员和领导，再补问地点")
+        who, user = "刘学员", "liu.xy"
+        self.say(who, user, "电梯里有人被困住了，快来人！")
+        self.say(who, user, "学员公寓B座")
+
+    def withdrawal(self) -> None:
+        self.show.scene("查看进度与撤销")
+        reply = self.say(OCCUPANT_NAME, OCCUPANT, "我的投诉")
+        number = self.number_in(reply)
+        self.say(OCCUPANT_NAME, OCCUPANT, f"进度 {number}")
+        self.say(OCCUPANT_NAME, OCCUPANT, f"撤销 {number}")
+
+    def bad_input(self) -> None:
+        self.show.scene("不认识的消息类型与伪造的请求")
+        self.show.user(OCCUPANT_NAME, "[小程序卡片]")
+        unknown = ("<xml><ToUserName><![CDATA[{0}]]></ToUserName><FromUserName><![CDATA[{1}]]></FromUserName>"
+                   "<CreateTime>{2}</CreateTime><MsgType><![CDATA[miniprogram]]></MsgType><MsgId>880099</MsgId>"
+                   "<AgentID>{3}</AgentID></xml>").format(self.stack.fake.corp_id, OCCUPANT, int(time.time()),
+                                                         self.stack.fake.agent_id)
+        self.show.bot(self.wecom.raw(unknown).text)
+        forged = self.wecom.raw("<xml><FromUserName>x</FromUserName></xml>", signature="0" * 40)
+        self.show.note(f"伪造签名的请求：HTTP {forged.status_code} {forged.response.text}（未做任何处理）")
+
+    def summary(self) -> None:
+        self.show.scene("数据库里留下了什么")
+        with self.stack.services.db.session() as session:
+            for complaint in session.execute(select(Complaint).order_by(Complaint.id)).scalars():
+                flags = "（紧急）" if complaint.emergency else ""
+                self.show.note(f"{complaint.number}{flags} {status_label(complaint.status)} · {complaint.category} · "
+                               f"{complaint.location} · {complaint.department}")
+                for event in complaint.events:
+                    self.show.note(f"    · {event_label(event.kind)}（{event.actor}）")
+        self.show.note(f"消息日志 {self.stack.count(InboundMessage)} 条；已发推送 {len(self.stack.fake.sent())} 条；"
+                       f"待发 {self.stack.pending_pushes()} 条。")

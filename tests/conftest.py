@@ -23,6 +23,16 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 
 TOKEN = "testtoken123"
+TEST_DIRECTORY = {
+    "departments": [
+        {"name": "工程维修部", "members": ["li.shifu"], "leader": "wang.zhuren"},
+        {"name": "安全保卫部", "members": ["wu.baoan"], "leader": "zheng.kezhang"},
+        {"name": "客户服务中心", "members": ["kefu.liu"], "leader": "he.zhuren"},
+    ],
+    "supervisors": ["lin.lingdao"],
+    "customer_service": ["kefu.liu"],
+    "duty": ["wu.baoan"],
+}
 AES_KEY = base64.b64encode(b"0123456789abcdef0123456789abcdef").decode().rstrip("=")
 
 
@@ -78,6 +88,12 @@ def make_settings(fake: FakeWeCom, database_url: str, key_prefix: str, data_dir,
         "redis_prefix": key_prefix,
         "data_dir": str(data_dir),
         "outbox": {"backoff_base_seconds": 0.05, "backoff_max_seconds": 0.2, "poll_seconds": 0.05},
+        "service": {"name": "测试后勤中心", "phone": "010-11112222", "duty_phone": "010-99998888"},
+        "directory": TEST_DIRECTORY,
+        "routing": {"by_category": {"房屋质量": "工程维修部", "设备设施": "工程维修部", "突发事件": "安全保卫部"},
+                    "default": "客户服务中心"},
+        "out_of_scope": [{"name": "教学安排", "keywords": ["课程安排", "考试", "成绩"], "office": "教务处",
+                          "phone": "010-12340000"}],
     }
     for dotted, value in overrides.items():
         node = raw

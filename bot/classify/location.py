@@ -62,7 +62,7 @@ class LocationFinder:
         }
         self.patterns = {
             "building": re.compile(rf"(\d+|{_CN_NUM}|(?<![A-Za-z])[A-Za-z])({suffixes})" if suffixes else "(?!)"),
-            "floor": re.compile(rf"(?<![这那每哪第])(?:\d+|{_CN_NUM}|顶|负一|地下[一二]?)[楼层](?!号)"),
+            "floor": re.compile(rf"(?<![这那每哪第])(?:\d+|{_CN_NUM}|顶|负一|地下[一二]?)[楼层](?!号|灰|土|皮|纸|膜)"),
             "room": re.compile(rf"(?:(\d{{3,4}})|({_CN_DIGITS})){_ROOM_SUFFIX}?{_NOT_QUANTITY}"),
             "bare_room": re.compile(rf"(?<![\d#-])(\d{{3,4}}){_BARE_ROOM_END}"),
         }
