@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import distinct, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,14 +14,39 @@ from bot.models import Attachment, Complaint, ComplaintEvent, DailyCounter, utcn
 NUMBER_PREFIX = "TS"
 NUMBER_PATTERN = re.compile(r"TS\d{8}-\d{3,}", re.IGNORECASE)
 PENDING = "pending"
+INVALID = "invalid"
+ACCEPTED = "accepted"
+CAUSE_FOUND = "cause_found"
+SOLUTION_PENDING = "solution_pending"
+SOLUTION_REJECTED = "solution_rejected"
+IN_PROGRESS = "in_progress"
+WAITING = "waiting_external"
+RESOLVED = "resolved"
+FOLLOW_UP = "awaiting_follow_up"
+CLOSED = "closed"
+REOPENED = "reopened"
 WITHDRAWN = "withdrawn"
 
 STATUS_LABELS = {
     PENDING: "待受理",
+    INVALID: "不成立",
+    ACCEPTED: "已受理",
+    CAUSE_FOUND: "原因已分析",
+    SOLUTION_PENDING: "方案待批",
+    SOLUTION_REJECTED: "方案被驳回",
+    IN_PROGRESS: "处理中",
+    WAITING: "等待外部条件",
+    RESOLVED: "已处理",
+    FOLLOW_UP: "待回访",
+    CLOSED: "已关闭",
+    REOPENED: "重新打开",
     WITHDRAWN: "已撤销",
 }
 # States in which the complaint is still being worked on.
-OPEN_STATUSES = (PENDING,)
+OPEN_STATUSES = (PENDING, ACCEPTED, CAUSE_FOUND, SOLUTION_PENDING, SOLUTION_REJECTED, IN_PROGRESS, WAITING,
+                 REOPENED)
+# States in which the occupant may still withdraw it (no work has begun).
+WITHDRAWABLE = (PENDING, ACCEPTED, CAUSE_FOUND, REOPENED)
 
 # What each kind of history event is called where people read it.
 EVENT_LABELS = {
@@ -33,6 +58,17 @@ EVENT_LABELS = {
     "compensation_flagged": "提出赔偿诉求，已提请领导关注",
     "location_added": "补充地点",
     "withdrawn": "本人撤销",
+    "accept": "受理",
+    "invalid": "判定不成立",
+    "transfer": "转派",
+    "cause": "分析原因",
+    "solution": "提出处理方案",
+    "approve": "领导批准方案",
+    "reject": "领导驳回方案",
+    "wait": "等待外部条件",
+    "resume": "恢复处理",
+    "complete": "处理完成",
+    "completion_photo": "上传完工照片",
 }
 
 
@@ -98,9 +134,11 @@ def of_occupant(session: Session, occupant_id: str, limit: int = 10) -> list[Com
 
 
 def set_status(session: Session, complaint: Complaint, status: str, actor: str, kind: str,
-               comment: str | None = None) -> None:
-    record_event(session, complaint, actor, kind, comment=comment, from_status=complaint.status, to_status=status)
+               comment: str | None = None, data: dict | None = None) -> ComplaintEvent:
+    event = record_event(session, complaint, actor, kind, comment=comment, from_status=complaint.status,
+                         to_status=status, data=data)
     complaint.status = status
+    return event
 
 
 def attach_media(session: Session, complaint: Complaint, *, kind: str, media_id: str,
@@ -116,3 +154,10 @@ def attach_media(session: Session, complaint: Complaint, *, kind: str, media_id:
 
 
 MEDIA_LIFETIME = timedelta(days=3)
+
+
+def reporters_count(session: Session, complaint: Complaint) -> int:
+    """How many people reported this one's group (a person's own repeats count once)."""
+    group = complaint.group_id or complaint.id
+    return session.execute(select(func.count(distinct(Complaint.occupant_id))).where(
+        (Complaint.group_id == group) | (Complaint.id == group))).scalar_one()

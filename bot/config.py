@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -114,18 +115,68 @@ class Department(_Section):
     name: str = Field(min_length=1)
     members: list[str] = []
     leader: str | None = None
+    # Words that name this department's own staff ("维修工", "保安"): a complaint
+    # about their attitude must not be handed to them.
+    staff_words: list[str] = []
+
+
+class DutyShift(_Section):
+    days: list[int] = Field([1, 2, 3, 4, 5, 6, 7], min_length=1)  # 1 = Monday … 7 = Sunday
+    hours: str = "00:00-24:00"  # may run past midnight, e.g. 18:00-08:00
+    people: list[str] = Field(min_length=1)
+
+    @field_validator("days")
+    @classmethod
+    def _weekdays(cls, value: list[int]) -> list[int]:
+        if any(day not in range(1, 8) for day in value):
+            raise ValueError("星期只能是 1（周一）到 7（周日）")
+        return value
+
+    @field_validator("hours")
+    @classmethod
+    def _hours_range(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d", value):
+            raise ValueError("格式应为 HH:MM-HH:MM，例如 08:00-18:00")
+        return value
+
+
+class DirectorySync(_Section):
+    enabled: bool = False  # also read departments and leaders from WeCom's contacts
+    interval_minutes: float = Field(60, gt=0)
 
 
 class DirectorySettings(_Section):
+    people: dict[str, str] = {}  # WeCom account -> name shown on cards
     departments: list[Department] = []
-    supervisors: list[str] = []  # 主管领导
+    supervisors: list[str] = []  # 主管领导: approve solutions, see everything
+    admins: list[str] = []  # may act on every complaint
     customer_service: list[str] = []  # told when someone asks for a person (人工)
-    duty: list[str] = []  # on duty for emergencies
+    duty: list[str] = []  # always on duty for emergencies
+    duty_roster: list[DutyShift] = []  # on duty by weekday and hour
+    sync: DirectorySync = DirectorySync()
+
+
+class RoutingRule(_Section):
+    category: str | None = None
+    subcategory: str | None = None
+    place: str | None = None  # a regular expression matched against the place
+    department: str
+
+    @field_validator("place")
+    @classmethod
+    def _valid_pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"不是合法的正则表达式：{exc}") from None
+        return value
 
 
 class RoutingSettings(_Section):
+    rules: list[RoutingRule] = []  # first match wins
     by_category: dict[str, str] = {}
-    default: str = "客户服务部"
+    default: str = "客户服务中心"
 
 
 class Promises(_Section):
@@ -158,6 +209,12 @@ class Settings(_Section):
     routing: RoutingSettings = RoutingSettings()
     promises: Promises = Promises()
     out_of_scope: list[OutOfScopeTopic] = []
+    # Reasons staff can pick when a complaint is judged 不成立 (有法可依: name the rule).
+    invalid_reasons: list[str] = [
+        "不属于后勤服务的范围",
+        "经现场核实，设施运行正常",
+        "属于个人使用不当造成，按有关规定由个人负责",
+    ]
     classifier_dir: str | None = None  # extra word lists and place names
 
     # Where this configuration came from, for error messages and `check-config`.

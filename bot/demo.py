@@ -27,8 +27,11 @@ from bot.wecom.fake_server import FakeWeCom
 from bot.worker import Worker
 
 DEMO_DIRECTORY = {
+    "people": {"li.shifu": "李师傅", "zhang.shifu": "张师傅", "wang.zhuren": "王主任", "lin.fuxiaozhang": "林副校长",
+               "wu.baoan": "吴保安", "kefu.xiaoliu": "客服小刘", "zheng.kezhang": "郑科长"},
     "departments": [
-        {"name": "工程维修部", "members": ["li.shifu"], "leader": "wang.zhuren"},
+        {"name": "工程维修部", "members": ["li.shifu", "zhang.shifu"], "leader": "wang.zhuren",
+         "staff_words": ["维修工", "师傅", "电工"]},
         {"name": "保洁绿化部", "members": ["zhao.baojie"], "leader": "sun.zhuren"},
         {"name": "餐饮服务部", "members": ["chen.chushi"], "leader": "zhou.jingli"},
         {"name": "安全保卫部", "members": ["wu.baoan"], "leader": "zheng.kezhang"},
@@ -150,7 +153,8 @@ class Scenes:
 
     def play(self) -> None:
         self.channel()
-        self.full_intake()
+        number = self.full_intake()
+        self.staff_workflow(number)
         self.angry_complaint()
         self.emergency()
         self.withdrawal()
@@ -208,6 +212,42 @@ class Scenes:
         reply = self.say(who, OCCUPANT, "确认")
         stored = self.stack.wait_for(lambda: self.stack.count(Attachment, Attachment.status == "stored") >= 1)
         self.show.note(f"投诉 {self.number_in(reply)} 已登记；照片" + ("已从企业微信下载保存。" if stored else "下载中。"))
+        return self.number_in(reply)
+
+    def staff_workflow(self, number: str) -> None:
+        self.show.scene("工作人员在企业微信里处理：受理 → 原因 → 方案 → 领导批示（先驳回一次）→ 完成")
+        repairer, colleague, leader = ("李师傅（工程维修部）", "li.shifu"), ("张师傅（工程维修部）", "zhang.shifu"), \
+            ("林副校长（主管领导）", "lin.fuxiaozhang")
+        self.show_card(repairer[1])
+        self.click(*repairer, number, "accept")
+        self.click(*colleague, number, "accept")
+        self.say(*repairer, f"原因 {number} 下水管被油污和饭粒堵住了")
+        self.say(*repairer, f"方案 {number} 用疏通机疏通下水管")
+        self.show_card(leader[1])
+        self.click(*leader, number, "reject")
+        self.say(*leader, f"驳回 {number} 只疏通还会再堵，请同时清理存水弯、加装过滤网")
+        self.say(*repairer, f"方案 {number} 疏通下水管、清理存水弯并加装过滤网，今天下班前完成")
+        self.click(*leader, number, "approve")
+        self.say(*repairer, f"完成 {number} 已疏通并加装过滤网，试水正常")
+        self.photo(*repairer)
+        self.say(OCCUPANT_NAME, OCCUPANT, f"进度 {number}")
+
+    def click(self, who: str, user: str, number: str, action: str) -> None:
+        """A button on the newest card this person received for the complaint."""
+        card = [body["template_card"] for body in self.stack.fake.sent(msgtype="template_card", touser=user)
+                if body["template_card"]["task_id"].startswith(number)][-1]
+        label = next(b["text"] for b in card["button_list"] if b["key"].startswith(action))
+        self.show.user(who, f"[点击卡片按钮“{label}”]")
+        self.wecom.event(user, "template_card_event", EventKey=f"{action}:{number}", TaskId=card["task_id"],
+                         CardType="button_interaction", ResponseCode=self.stack.fake.new_response_code())
+        self.pushes()
+
+    def show_card(self, user: str) -> None:
+        card = self.stack.fake.sent(msgtype="template_card", touser=user)[-1]["template_card"]
+        facts = "，".join(f"{f['keyname']}：{f['value']}" for f in card.get("horizontal_content_list", []))
+        buttons = " ".join(f"[{b['text']}]" for b in card["button_list"])
+        self.show.note(f"{self.stack.services.directory().name_of(user)} 收到的卡片：{card['main_title']['title']}"
+                       f"（{card['main_title']['desc']}）\n{card.get('sub_title_text', '')}\n{facts}\n{buttons}")
 
     def angry_complaint(self) -> None:
         self.show.scene("生气的住户：先照顾情绪，赔偿诉求如实记录、不做承诺")
@@ -224,11 +264,11 @@ class Scenes:
         self.say(who, user, "学员公寓B座")
 
     def withdrawal(self) -> None:
-        self.show.scene("查看进度与撤销")
-        reply = self.say(OCCUPANT_NAME, OCCUPANT, "我的投诉")
-        number = self.number_in(reply)
-        self.say(OCCUPANT_NAME, OCCUPANT, f"进度 {number}")
-        self.say(OCCUPANT_NAME, OCCUPANT, f"撤销 {number}")
+        self.show.scene("登记后又自己解决了：撤销")
+        for text in ("学员公寓B座312的台灯不亮", "跳过", "跳过", "跳过", "确认"):
+            reply = self.say(OCCUPANT_NAME, OCCUPANT, text)
+        self.say(OCCUPANT_NAME, OCCUPANT, "我的投诉")
+        self.say(OCCUPANT_NAME, OCCUPANT, f"撤销 {self.number_in(reply)}")
 
     def bad_input(self) -> None:
         self.show.scene("不认识的消息类型与伪造的请求")

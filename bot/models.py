@@ -62,6 +62,15 @@ class Complaint(Base):
     group_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # How many complaints this person made in the recent window (staff only).
     reporter_recent_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The department whose staff a 服务态度 complaint is about: never its handler.
+    about_department: Mapped[str | None] = mapped_column(String(64))
+    assignee: Mapped[str | None] = mapped_column(String(64), index=True)
+    cause: Mapped[str | None] = mapped_column(Text)
+    solution: Mapped[str | None] = mapped_column(Text)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -144,6 +153,10 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     dedup_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Template cards: their task id, and WeCom's answer (its response_code is
+    # what lets us update this copy of the card later).
+    task_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    result: Mapped[dict | None] = mapped_column(JSON)
 
 
 class DailyCounter(Base):

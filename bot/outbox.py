@@ -48,7 +48,10 @@ def push_textcard(session: Session, recipient: str, title: str, description: str
 
 
 def push_template_card(session: Session, recipient: str, card: dict, **kwargs) -> OutboxMessage | None:
-    return push(session, recipient, {"msgtype": "template_card", "template_card": card}, **kwargs)
+    row = push(session, recipient, {"msgtype": "template_card", "template_card": card}, **kwargs)
+    if row is not None:
+        row.task_id = card["task_id"]
+    return row
 
 
 def update_card(session: Session, payload: dict, *, dedup_key: str | None = None) -> OutboxMessage | None:
@@ -117,19 +120,19 @@ class OutboxSender:
                 report.deferred += 1
                 return
             try:
-                self._call(row)
+                answer = self._call(row)
             except WeComError as error:
                 self._record_failure(row, error, report)
             else:
                 row.status, row.sent_at, row.claimed_until = "sent", utcnow(), None
+                row.result = {key: answer[key] for key in ("msgid", "response_code") if answer.get(key)}
                 row.attempts += 1
                 report.sent += 1
 
-    def _call(self, row: OutboxMessage) -> None:
+    def _call(self, row: OutboxMessage) -> dict:
         if row.kind == "update_card":
-            self.client.update_template_card(dict(row.payload))
-        else:
-            self.client.send_message(dict(row.payload))
+            return self.client.update_template_card(dict(row.payload))
+        return self.client.send_message(dict(row.payload))
 
     def _record_failure(self, row: OutboxMessage, error: WeComError, report: DeliveryReport) -> None:
         row.attempts += 1

@@ -2,13 +2,14 @@
 its links to other reports, its photos, and the pushes it triggers."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import complaints, outbox
+from bot import complaints, notify, outbox
 from bot.complaints import OPEN_STATUSES
 from bot.models import Complaint, utcnow
 from bot.services import Services
@@ -28,10 +29,22 @@ class Intake:
     emergency: bool = False
     mood: str = "calm"
     wants_compensation: bool = False
+    anonymous: bool = False
 
 
-def department_for(services: Services, category: str) -> str:
+def department_for(services: Services, category: str, subcategory: str | None = None,
+                   location: str | None = None) -> str:
+    """Routing rules first (category, subcategory, place pattern; first match
+    wins), then the category table, then the default department."""
     routing = services.settings.routing
+    for rule in routing.rules:
+        if rule.category and rule.category != category:
+            continue
+        if rule.subcategory and rule.subcategory != subcategory:
+            continue
+        if rule.place and not re.search(rule.place, location or ""):
+            continue
+        return rule.department
     return routing.by_category.get(category, routing.default)
 
 
@@ -54,8 +67,9 @@ def register(session: Session, services: Services, intake: Intake) -> Complaint:
         category=intake.category, subcategory=intake.subcategory, location=intake.location,
         since=intake.since, contact_phone=intake.phone, emergency=intake.emergency, mood=intake.mood,
         wants_compensation=intake.wants_compensation,
-        department=department_for(services, intake.category),
-        reporter_recent_count=_recent_count(session, services, intake.occupant_id))
+        department=department_for(services, intake.category, intake.subcategory, intake.location),
+        reporter_recent_count=_recent_count(session, services, intake.occupant_id),
+        anonymous=intake.anonymous, about_department=_complained_about(services, intake))
     complaint.group_id = _group_of(session, services, complaint)
     for media_id in intake.photos:
         complaints.attach_media(session, complaint, kind="image", media_id=media_id, actor=intake.occupant_id)
@@ -63,6 +77,9 @@ def register(session: Session, services: Services, intake: Intake) -> Complaint:
         _flag_compensation(session, services, complaint)
     if intake.emergency:
         alert_emergency(session, services, complaint)
+    session.flush()
+    session.refresh(complaint, ["attachments"])
+    notify.announce(session, services, complaint)
     return complaint
 
 
@@ -71,13 +88,6 @@ def add_to_existing(session: Session, complaint: Complaint, intake: Intake) -> N
     complaints.record_event(session, complaint, intake.occupant_id, "repeat_report", comment=intake.description)
     for media_id in intake.photos:
         complaints.attach_media(session, complaint, kind="image", media_id=media_id, actor=intake.occupant_id)
-
-
-def reporters_count(session: Session, complaint: Complaint) -> int:
-    """How many complaints (people) share this one's group."""
-    group = complaint.group_id or complaint.id
-    return session.execute(select(func.count()).select_from(Complaint).where(
-        (Complaint.group_id == group) | (Complaint.id == group))).scalar_one()
 
 
 def alert_emergency(session: Session, services: Services, complaint: Complaint, update: str | None = None) -> None:
@@ -98,6 +108,14 @@ def emergency_contacts(services: Services, department: str | None) -> list[str]:
     return list(dict.fromkeys([*directory.duty, *leaders, *directory.supervisors]))
 
 
+def _complained_about(services: Services, intake: Intake) -> str | None:
+    """For a complaint about staff attitude: whose staff it is about."""
+    if intake.subcategory != "服务态度":
+        return None
+    department = services.directory().complained_about(intake.description)
+    return department.name if department else None
+
+
 def _recent_count(session: Session, services: Services, occupant_id: str) -> int:
     since = utcnow() - timedelta(days=services.settings.dialog.recent_days)
     return session.execute(select(func.count()).select_from(Complaint).where(
@@ -110,7 +128,8 @@ def _group_of(session: Session, services: Services, complaint: Complaint) -> int
         return None
     since = utcnow() - timedelta(hours=services.settings.dialog.cluster_window_hours)
     first = session.execute(
-        select(Complaint).where(Complaint.id != complaint.id, Complaint.location == complaint.location,
+        select(Complaint).where(Complaint.occupant_id != complaint.occupant_id,
+                                Complaint.location == complaint.location,
                                 Complaint.category == complaint.category,
                                 Complaint.status.in_(OPEN_STATUSES), Complaint.created_at >= since)
         .order_by(Complaint.id).limit(1)).scalar_one_or_none()

@@ -3,6 +3,7 @@ Flask app, the worker and the CLI — nothing global that a test can't replace."
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -12,6 +13,7 @@ from bot import kv
 from bot.classify import Classifier
 from bot.config import Settings
 from bot.db import Database
+from bot.directory import Directory
 from bot.inbound import CallbackCodec
 from bot.texts import Texts
 from bot.user_queue import UserQueue
@@ -29,6 +31,13 @@ class Services:
     texts: Texts
     tz: ZoneInfo
     classifier: Classifier
+
+    def directory(self) -> Directory:
+        """Read per use: a sync from WeCom's contacts may have changed it."""
+        return Directory.load(self.settings.directory, self.redis, self.settings.redis_prefix)
+
+    def local_now(self) -> datetime:
+        return datetime.now(self.tz)
 
     @property
     def embedded_redis(self) -> bool:

@@ -36,7 +36,8 @@ def meaningful_length(text: str) -> int:
 
 
 _MOBILE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
-_LANDLINE = re.compile(r"^(0\d{2,3})(\d{7,8})$")
+# Area codes: 010 and 020-029 have three digits, all others (0311, 0755 …) four.
+_LANDLINE = re.compile(r"^(010|02\d|0[3-9]\d{2})(\d{7,8})$")
 
 
 def parse_phone(text: str) -> str:

@@ -21,6 +21,8 @@ MOOD_RANK = {"calm": 0, "upset": 1, "angry": 2}
 # What a complaint is about shows in its first lines; classifying a message of
 # many thousand characters would not fit the 5-second reply window.
 CLASSIFY_CHARS = 1000
+# How much of the description the confirmation repeats (a reply holds 2048 bytes).
+SUMMARY_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,11 @@ class IntakeDialog:
         if is_one_of(turn.text or "", GREETINGS):
             service = self.services.settings.service
             return self.t("welcome", service_name=service.name, duty_phone=service.duty_phone)
+        command = COMMANDS.get(plain(turn.text or ""))
+        if command is not None:  # 人工, 帮助 … with no dialog open are not a complaint's first words
+            if command is IntakeDialog.cancel:
+                return self.t("nothing_to_cancel")
+            return command(self, DialogState(step="description", slots={"photos": []}))
         state = DialogState(step="description", slots={"photos": []})
         lead = self._absorb_description(state, turn.text or "")
         verdict = state.slots.pop("emergency_state", "no")
@@ -200,7 +207,10 @@ class IntakeDialog:
 
     def _summary(self, state: DialogState) -> str:
         slots = state.slots
-        return self.t("confirm_summary", description=slots.get("description", ""),
+        description = slots.get("description", "")
+        if len(description) > SUMMARY_CHARS:  # the whole text is stored; the summary only reminds
+            description = description[:SUMMARY_CHARS] + "…"
+        return self.t("confirm_summary", description=description,
                       location=slots.get("location") or "未说明", since=slots.get("since") or "未说明",
                       photos=len(slots.get("photos", [])), phone=slots.get("phone") or "未留")
 
@@ -260,7 +270,7 @@ class IntakeDialog:
 
     def _acknowledge(self, complaint, intake: Intake) -> str:
         promises = self.services.settings.promises
-        others = registration.reporters_count(self.ctx.session, complaint) - 1
+        others = complaints.reporters_count(self.ctx.session, complaint) - 1
         return self._join(
             self.t("ack_sorry") if intake.mood == "angry" else None,
             self.t("ack", number=complaint.number, department=complaint.department, promise=promises.ordinary),
@@ -321,6 +331,7 @@ class IntakeDialog:
         pending = state.slots.pop("pending_text", None)
         if text in {"继续", "接着", "继续填写"} or is_one_of(text, YES):
             state.step, state.paused_step = state.paused_step, None
+            self.store.save(self.ctx.user, state)
             return self._join(self.t("resumed"), self._current_prompt(state))
         if text in {"不", "不用", "不用了", "新的", "重新登记"} or is_one_of(text, NO):
             self.store.clear(self.ctx.user)

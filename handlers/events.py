@@ -1,6 +1,7 @@
 """Events: entering the app, menu clicks, card buttons."""
 from __future__ import annotations
 
+from handlers import staff
 from handlers.context import Context, Outcome
 
 
@@ -14,7 +15,8 @@ def on_menu_click(ctx: Context) -> Outcome:
 
 
 def on_card_click(ctx: Context) -> Outcome:
-    return Outcome(ctx.text("card_action_unavailable"))
+    staff.on_card_click(ctx, ctx.message.key, ctx.message.response_code)
+    return Outcome(None)
 
 
 def on_silent(ctx: Context) -> Outcome:

@@ -4,31 +4,29 @@ They only ever see their own."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot import complaints
 from bot.models import Complaint
 from dialogs.state import DialogStore
+from handlers.command_syntax import command_pattern, parse
 from handlers.context import Context
 
 LIST_WORDS = {"我的投诉", "进度", "查询", "查进度", "查询进度", "我的", "投诉记录"}
-COMMAND = re.compile(r"^(进度|查询|详情|补充|撤销|撤回)\s*(TS\s*\d{8}\s*-\s*\d{3,})?\s*(.*)$", re.S | re.I)
+COMMAND = command_pattern(("进度", "查询", "详情", "补充", "撤销", "撤回"))
 
 
 def run(ctx: Context, text: str) -> str | None:
     """The reply to a command, or None when the text is not one."""
-    normalized = unicodedata.normalize("NFKC", text).strip()
-    if normalized.replace(" ", "") in LIST_WORDS:
+    if re.sub(r"\s", "", text) in LIST_WORDS:
         return list_own(ctx)
-    match = COMMAND.match(normalized)
-    if not match:
+    command = parse(COMMAND, text)
+    if command is None:
         return None
-    word, number, rest = match.group(1), match.group(2), match.group(3).strip()
+    word, number, rest = command.word, command.number, command.rest
     if number is None:
         if word in ("进度", "查询") and not rest:
             return list_own(ctx)
         return ctx.text("number_missing", command=word) if not rest or word in ("补充", "撤销", "撤回") else None
-    number = re.sub(r"\s", "", number).upper()
     complaint = complaints.find_by_number(ctx.session, number)
     if complaint is None or complaint.occupant_id != ctx.user:
         return ctx.text("complaint_not_found", number=number)
@@ -73,7 +71,7 @@ def _await_supplement(ctx: Context, complaint: Complaint) -> str:
 
 
 def withdraw(ctx: Context, complaint: Complaint) -> str:
-    if complaint.status not in complaints.OPEN_STATUSES:
+    if complaint.status not in complaints.WITHDRAWABLE:
         return ctx.text("withdraw_not_allowed", number=complaint.number,
                         status=complaints.status_label(complaint.status), phone=ctx.services.settings.service.phone)
     complaints.set_status(ctx.session, complaint, complaints.WITHDRAWN, ctx.user, "withdrawn")

@@ -1,7 +1,8 @@
-"""Route a decrypted message to the handler for its type."""
+"""Route a decrypted message: staff commands first (for people in the
+directory), then the handler for the message's type."""
 from __future__ import annotations
 
-from handlers import events, occupant
+from handlers import events, occupant, staff
 from handlers.context import Context, Outcome
 
 MESSAGE_HANDLERS = {
@@ -25,7 +26,19 @@ EVENT_HANDLERS = {
 def dispatch(ctx: Context) -> Outcome:
     message = ctx.message
     if message.type == "event":
-        handler = EVENT_HANDLERS.get(message.event, events.on_silent)
-    else:
-        handler = MESSAGE_HANDLERS.get(message.type, occupant.on_unsupported)
-    return handler(ctx)
+        return EVENT_HANDLERS.get(message.event, events.on_silent)(ctx)
+    staff_reply = _as_staff(ctx)
+    if staff_reply is not None:
+        return Outcome(staff_reply)
+    return MESSAGE_HANDLERS.get(message.type, occupant.on_unsupported)(ctx)
+
+
+def _as_staff(ctx: Context) -> str | None:
+    """Staff may also complain like anyone: only their commands and their
+    completion photos are taken as staff work."""
+    if ctx.message.type not in ("text", "image") or not ctx.services.directory().is_staff(ctx.user):
+        return None
+    if ctx.message.type == "image":
+        return staff.completion_photo(ctx)
+    command = staff.parse(ctx.message.content or "")
+    return staff.run(ctx, command) if command else None

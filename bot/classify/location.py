@@ -1,8 +1,9 @@
 """Finding where the problem is: 楼栋 / 楼层 / 房间 / 区域.
 
-A location is a chain of parts in this order, each optional:
-    [前缀] 场所  楼栋…  楼层  房间号  方位
-e.g. 学员公寓 + B座 + 412, 食堂 + 二楼, 食堂 + 门口, 3号楼 + 201.
+A location is a chain of parts, roughly in this order (see _NEXT):
+    [前缀] 场所…  楼栋…  楼层  场所  房间号 | 方位
+e.g. 学员公寓 + B座 + 412, 食堂 + 二楼, 食堂 + 门口, 3号楼 + 201,
+6号楼 + 地下室; the longest chain starting at a position wins.
 Building and room numbers become Arabic digits (三号楼二〇五 -> 3号楼205);
 floors stay as written (食堂二楼, 一楼) because that is how people read them.
 A room part such as 卫生间 is a location only when nothing more specific

@@ -6,7 +6,10 @@ A keyword in the data files is one of:
   * a single character, counted only when jieba cuts it out as a word of its
     own (凶 in 很凶, but not 差 in 差不多);
   * `甲…乙` (or `甲...乙`): 甲 followed by 乙 later in the same clause;
-  * `re:` followed by a regular expression, for the rare case the above can't say.
+  * `re:` followed by a regular expression, e.g. `re:裂` for a single
+    character that should count anywhere (裂开, 裂了), or a pattern with
+    exceptions such as `re:(?<![浪免])费`.
+Where matches overlap, the longest contiguous one wins (see drop_contained).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from .matching import AdjacentCue, Matcher, Token, WeightedLexicon, drop_contain
 CALM, UPSET, ANGRY = "calm", "upset", "angry"
 _RUN_OF_BANGS = re.compile(r"!{2,}")
 _RUN_OF_QUESTIONS = re.compile(r"\?{2,}|\?!|!\?")
+_SINGLE_BANG = re.compile(r"(?<!!)!(?!!)")
 
 
 class MoodJudge:
@@ -22,7 +23,7 @@ class MoodJudge:
         self.angry_threshold = float(table.get("生气门槛", 3))
         self.upset_threshold = float(table.get("不满门槛", 2))
         marks = table.get("标点") or {}
-        self.bangs_weight = float(marks.get("连续感叹号", 2))
+        self.bangs_weight = float(marks.get("连续感叹号", 3))
         self.questions_weight = float(marks.get("连续问号", 1))
         self.bang_weight = float(marks.get("单个感叹号", 1))
 
@@ -30,10 +31,11 @@ class MoodJudge:
         return self.lexicon.keys()
 
     def judge(self, text: str, tokens: Sequence[Token]) -> str:
+        """angry beats upset; politeness (谢谢, 麻烦) softens upset but not anger."""
         scores = self.lexicon.score(text, tokens)
         angry = scores[ANGRY] + self.bangs_weight * len(_RUN_OF_BANGS.findall(text))
         upset = scores[UPSET] + self.questions_weight * len(_RUN_OF_QUESTIONS.findall(text))
-        upset += self.bang_weight * len(re.findall(r"(?<!!)!(?!!)", text))
+        upset += self.bang_weight * len(_SINGLE_BANG.findall(text))
         if angry >= self.angry_threshold:
             return ANGRY
         if angry + upset - scores[CALM] >= self.upset_threshold:

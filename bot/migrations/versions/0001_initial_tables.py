@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:15:35.203300
+Create Date: 2026-11-27 00:23:15.594203
 """
 from alembic import op
 import sqlalchemy as sa
@@ -34,12 +34,21 @@ def upgrade() -> None:
     sa.Column('anonymous', sa.Boolean(), nullable=False),
     sa.Column('group_id', sa.Integer(), nullable=True),
     sa.Column('reporter_recent_count', sa.Integer(), nullable=False),
+    sa.Column('about_department', sa.String(length=64), nullable=True),
+    sa.Column('assignee', sa.String(length=64), nullable=True),
+    sa.Column('cause', sa.Text(), nullable=True),
+    sa.Column('solution', sa.Text(), nullable=True),
+    sa.Column('resolution', sa.Text(), nullable=True),
+    sa.Column('accepted_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('resolved_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', bot.models.UTCDateTime(), nullable=True),
     sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
     sa.Column('updated_at', bot.models.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints')),
     sa.UniqueConstraint('number', name=op.f('uq_complaints_number'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaints_assignee'), ['assignee'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_created_at'), ['created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_department'), ['department'], unique=False)
         batch_op.create_index(batch_op.f('ix_complaints_group_id'), ['group_id'], unique=False)
@@ -83,6 +92,8 @@ def upgrade() -> None:
     sa.Column('created_at', bot.models.UTCDateTime(), nullable=False),
     sa.Column('sent_at', bot.models.UTCDateTime(), nullable=True),
     sa.Column('dedup_key', sa.String(length=255), nullable=True),
+    sa.Column('task_id', sa.String(length=128), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('dedup_key', name=op.f('uq_outbox_dedup_key'))
     )
@@ -91,6 +102,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_outbox_recipient'), ['recipient'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_sent_at'), ['sent_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_outbox_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_task_id'), ['task_id'], unique=False)
 
     op.create_table('attachments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -142,6 +154,7 @@ def downgrade() -> None:
 
     op.drop_table('attachments')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_task_id'))
         batch_op.drop_index(batch_op.f('ix_outbox_status'))
         batch_op.drop_index(batch_op.f('ix_outbox_sent_at'))
         batch_op.drop_index(batch_op.f('ix_outbox_recipient'))
@@ -159,5 +172,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaints_group_id'))
         batch_op.drop_index(batch_op.f('ix_complaints_department'))
         batch_op.drop_index(batch_op.f('ix_complaints_created_at'))
+        batch_op.drop_index(batch_op.f('ix_complaints_assignee'))
 
     op.drop_table('complaints')
