@@ -20,12 +20,12 @@ def task_id(complaint: Complaint, kind: str) -> str:
     return f"{complaint.number}-{kind}-{uuid.uuid4().hex[:8]}"
 
 
-def new_complaint_card(complaint: Complaint, reporter: str, reporters: int, promise: str, photos: int) -> dict:
+def new_complaint_card(complaint: Complaint, reporter: str, reporters: int, limit: str, photos: int) -> dict:
     category = complaint.category + (f"/{complaint.subcategory}" if complaint.subcategory else "")
     title = ("【紧急】" if complaint.emergency else "") + f"新投诉 {complaint.number}"
     facts = [
         {"keyname": "地点", "value": complaint.location or "未说明"},
-        {"keyname": "时限", "value": promise},
+        {"keyname": "时限", "value": limit},
         {"keyname": "反映人数", "value": f"{reporters} 人"},
         {"keyname": "投诉人", "value": reporter},
         {"keyname": "近30天投诉", "value": f"{complaint.reporter_recent_count} 次"},

@@ -49,11 +49,36 @@ def worker(config_path) -> None:
         pass
 
 
+@main.command()
+@config_option
+def scheduler(config_path) -> None:
+    """只运行定时任务（时限提醒、逐级督办、回访），用于多进程部署；可以同时运行多个，不会重复提醒。"""
+    from bot.scheduler import run_blocking
+
+    setup_logging()
+    services = ready_services(settings_or_exit(config_path), migrate=False)
+    if services.embedded_redis:
+        raise click.ClickException("独立的定时任务进程需要共享的 Redis：请设置 REDIS_URL")
+    try:
+        run_blocking(services)
+    except KeyboardInterrupt:
+        pass
+
+
 @main.command("check-config")
 @config_option
 def check_config(config_path) -> None:
     """检查配置文件；无误时打印 OK。"""
+    from datetime import date
+
+    from bot.workcalendar import WorkCalendar
+
     settings = settings_or_exit(config_path)
+    this_year = date.today().year
+    unknown = WorkCalendar.from_settings(settings).unknown_years([this_year, this_year + 1])
+    for year in unknown:
+        click.echo(f"警告：chinesecalendar 没有 {year} 年的法定节假日数据，该年按周一至周五上班计算"
+                   "（加上 calendar.holidays / calendar.workdays）。请升级 chinesecalendar 或手工补充。")
     click.echo(f"OK（{settings.source}）")
 
 
@@ -73,6 +98,23 @@ def db_upgrade(config_path) -> None:
     database = Database(settings.database_url)
     database.upgrade()
     click.echo(f"数据库已是最新版本（{database.current_revision()}）")
+
+
+@main.group()
+def directory() -> None:
+    """通讯录（部门、成员、负责人）。"""
+
+
+@directory.command("sync")
+@config_option
+def directory_sync(config_path) -> None:
+    """立即从企业微信通讯录同步部门与负责人（需在配置中开启 directory.sync.enabled）。"""
+    from bot.directory_sync import sync_directory
+
+    setup_logging()
+    services = ready_services(settings_or_exit(config_path), migrate=False)
+    snapshot = sync_directory(services.wecom, services.redis, services.settings.redis_prefix)
+    click.echo(f"已同步 {len(snapshot['departments'])} 个部门、{len(snapshot['names'])} 人")
 
 
 @main.command()

@@ -69,6 +69,14 @@ EVENT_LABELS = {
     "resume": "恢复处理",
     "complete": "处理完成",
     "completion_photo": "上传完工照片",
+    "clock_resumed": "恢复计时",
+    "survey_sent": "发出回访",
+    "survey_answered": "回访答复",
+    "survey_comment": "回访补充意见",
+    "late_survey_answer": "结案后收到回访答复",
+    "reopened": "重新打开",
+    "closed": "结案",
+    "closed_no_answer": "回访未回复，结案",
 }
 
 

@@ -9,11 +9,12 @@ import base64
 import binascii
 import os
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 DEFAULT_CONFIG_FILE = "config.yaml"
 WECOM_API_HOST = "https://qyapi.weixin.qq.com"
@@ -179,17 +180,118 @@ class RoutingSettings(_Section):
     default: str = "客户服务中心"
 
 
-class Promises(_Section):
-    """What the acknowledgement promises (the deadlines themselves: time limits)."""
-    emergency: str = "值班人员会立即赶到现场处置"
-    ordinary: str = "1 个工作日内处理完毕"
-
-
 class OutOfScopeTopic(_Section):
     name: str
     keywords: list[str] = Field(min_length=1)
     office: str
     phone: str = ""
+
+
+_PERIOD = re.compile(r"([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d")
+_DURATION = re.compile(r"(\d+(\.\d+)?[dhm])+")
+
+
+def _check_period(value: str) -> str:
+    if not _PERIOD.fullmatch(value):
+        raise ValueError(f"{value!r} 格式应为 HH:MM-HH:MM，例如 08:30-12:00")
+    return value
+
+
+def _check_duration(value: str) -> str:
+    if not _DURATION.fullmatch(value.replace(" ", "").lower()):
+        raise ValueError(f"{value!r} 不是时长，例如 10m、2h、1d、1d4h")
+    return value
+
+
+class CalendarSettings(_Section):
+    work_hours: list[str] = Field(["08:30-12:00", "13:30-17:30"], min_length=1)
+    holidays: list[date] = []  # campus holidays on top of the statutory ones
+    workdays: list[date] = []  # extra duty days (worked although a weekend or holiday)
+
+    @field_validator("work_hours")
+    @classmethod
+    def _periods(cls, value: list[str]) -> list[str]:
+        for period in value:
+            _check_period(period)
+            start, end = period.split("-")
+            if start >= end:
+                raise ValueError(f"{period!r} 的结束时间必须晚于开始时间")
+        return value
+
+
+class StageLimits(_Section):
+    """One urgency profile: how long each stage may take."""
+    clock: str = Field("working", pattern="^(working|continuous)$")  # working hours, or round the clock
+    accept: str = "2h"
+    solution: str = "4h"
+    complete: str = "1d"
+    follow_up: str = "2d"  # 回访 within this time after completion
+    progress_every: str | None = None  # tell the occupant how it is going this often
+
+    @field_validator("accept", "solution", "complete", "follow_up", "progress_every")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return None if value is None else _check_duration(value)
+
+
+class EscalationLevel(_Section):
+    after: str = "0m"  # past the deadline
+    notify: str = Field(pattern="^(department_leader|supervisors|admins)$")
+
+    @field_validator("after")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        return _check_duration(value)
+
+
+def _default_profiles() -> dict[str, StageLimits]:
+    return {
+        "emergency": StageLimits(clock="continuous", accept="10m", solution="2h", complete="24h", follow_up="2d"),
+        "ordinary": StageLimits(accept="2h", solution="4h", complete="1d", follow_up="2d"),
+        "complex": StageLimits(accept="2h", solution="2d", complete="5d", follow_up="2d", progress_every="1d"),
+    }
+
+
+class TimeLimitSettings(_Section):
+    profiles: dict[str, StageLimits] = Field(default_factory=_default_profiles)
+    # Which profile a category uses (emergencies always use "emergency").
+    categories: dict[str, str] = {"房屋质量": "complex", "物业配套": "complex", "管理费用": "complex"}
+    default_profile: str = "ordinary"
+    remind_at: float = Field(0.8, gt=0, lt=1)  # share of the time used when the reminder goes out
+    escalation: list[EscalationLevel] = Field(default_factory=lambda: [
+        EscalationLevel(after="0m", notify="department_leader"),
+        EscalationLevel(after="2h", notify="supervisors"),
+    ])
+    emergency_repush_minutes: float = Field(5, gt=0)  # re-alert the duty list until someone accepts
+    quiet_hours: str | None = "22:00-07:30"  # no ordinary pushes; they wait for the morning
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str | None) -> str | None:
+        return None if value is None else _check_period(value)
+
+    @model_validator(mode="after")
+    def _known_profiles(self) -> "TimeLimitSettings":
+        for needed in ("emergency", self.default_profile, *self.categories.values()):
+            if needed not in self.profiles:
+                raise ValueError(f"没有名为 {needed!r} 的时限方案（profiles 中定义）")
+        return self
+
+
+class SurveySettings(_Section):
+    delay: str = "2h"  # after completion (working time), then respecting quiet hours
+    remind_after_hours: float = Field(24, gt=0)
+    close_after_hours: float = Field(72, gt=0)  # no answer: closed as 未回复
+    reopen_at_or_below: int = Field(2, ge=1, le=5)
+
+    @field_validator("delay")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        return _check_duration(value)
+
+
+class SchedulerSettings(_Section):
+    tick_seconds: float = Field(30, gt=0)
 
 
 class Settings(_Section):
@@ -207,7 +309,6 @@ class Settings(_Section):
     dialog: DialogSettings = DialogSettings()
     directory: DirectorySettings = DirectorySettings()
     routing: RoutingSettings = RoutingSettings()
-    promises: Promises = Promises()
     out_of_scope: list[OutOfScopeTopic] = []
     # Reasons staff can pick when a complaint is judged 不成立 (有法可依: name the rule).
     invalid_reasons: list[str] = [
@@ -216,6 +317,10 @@ class Settings(_Section):
         "属于个人使用不当造成，按有关规定由个人负责",
     ]
     classifier_dir: str | None = None  # extra word lists and place names
+    calendar: CalendarSettings = CalendarSettings()
+    time_limits: TimeLimitSettings = TimeLimitSettings()
+    survey: SurveySettings = SurveySettings()
+    scheduler: SchedulerSettings = SchedulerSettings()
 
     # Where this configuration came from, for error messages and `check-config`.
     source: str = Field("<defaults>", exclude=True)

@@ -12,6 +12,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,7 +20,8 @@ from sqlalchemy import func, select
 
 from bot.complaints import NUMBER_PATTERN, event_label, status_label
 from bot.config import Settings
-from bot.models import Attachment, Complaint, InboundMessage, OutboxMessage
+from bot.models import Attachment, Complaint, InboundMessage, OutboxMessage, utcnow
+from bot.scheduler import tick
 from bot.server import make_server, shutdown
 from bot.services import Services, build_services
 from bot.wecom.callback_sender import CallbackSender
@@ -89,6 +91,8 @@ class DemoStack:
             "service": {"name": "党校后勤服务中心", "phone": "010-12345678", "duty_phone": "010-87654321"},
             "directory": DEMO_DIRECTORY,
             "routing": {"by_category": DEMO_ROUTES, "default": "客户服务中心"},
+            # The demo moves its clock ahead by hours; at night quiet hours would hold every push back.
+            "time_limits": {"quiet_hours": None},
             "out_of_scope": [{"name": "教学安排", "keywords": ["课程安排", "教学", "考试", "成绩", "课表"],
                               "office": "教务处", "phone": "010-12340000"}],
         })
@@ -155,7 +159,9 @@ class Scenes:
         self.channel()
         number = self.full_intake()
         self.staff_workflow(number)
-        self.angry_complaint()
+        self.follow_up_visit(number)
+        angry = self.angry_complaint()
+        self.reminders_and_escalation(angry)
         self.emergency()
         self.withdrawal()
         self.bad_input()
@@ -181,7 +187,8 @@ class Scenes:
         self.stack.wait_for(lambda: self.stack.pending_pushes() == 0, timeout=5)
         sent = self.stack.fake.sent()
         for body in sent[self.pushes_seen:]:
-            content = (body.get("text") or body.get("markdown") or {}).get("content", body.get("msgtype"))
+            card = body.get("template_card", {}).get("main_title", {}).get("title")
+            content = (body.get("text") or body.get("markdown") or {}).get("content") or f"[卡片] {card}"
             self.show.note(f"推送给 {body.get('touser')}：" + str(content).replace("\n", " ｜ "))
         self.pushes_seen = len(sent)
 
@@ -249,13 +256,34 @@ class Scenes:
         self.show.note(f"{self.stack.services.directory().name_of(user)} 收到的卡片：{card['main_title']['title']}"
                        f"（{card['main_title']['desc']}）\n{card.get('sub_title_text', '')}\n{facts}\n{buttons}")
 
-    def angry_complaint(self) -> None:
+    def angry_complaint(self) -> str:
         self.show.scene("生气的住户：先照顾情绪，赔偿诉求如实记录、不做承诺")
         who, user = "王老师（住户）", "wang.ls"
         self.say(who, user, "3号楼502卫生间天花板漏水三天了，水都滴到床上了，说了好几次都没人管，太过分了！必须赔我被子！")
         self.say(who, user, "跳过")
         self.say(who, user, "跳过")
-        self.say(who, user, "确认")
+        return self.number_in(self.say(who, user, "确认"))
+
+    def later(self, label: str, working: timedelta) -> None:
+        """Run the scheduler as if `working` working time had passed."""
+        calendar = self.stack.services.calendar
+        moment = calendar.add(utcnow(), working)
+        self.show.note(f"⏩ 加速时钟：{label}（模拟时间 {moment.astimezone(self.stack.services.tz):%m-%d %H:%M}）")
+        tick(self.stack.services, now=moment)
+        self.pushes()
+
+    def reminders_and_escalation(self, number: str) -> None:
+        self.show.scene(f"没人受理 {number}：时限前提醒，超时后逐级督办（加速时钟）")
+        self.later("受理时限（2 个工作小时）用掉 80%", timedelta(hours=1, minutes=40))
+        self.later("超过受理时限", timedelta(hours=2, minutes=5))
+        self.later("超时 2 小时", timedelta(hours=4, minutes=10))
+        self.later("再跑一次定时任务：每条提醒只发一次", timedelta(hours=4, minutes=20))
+
+    def follow_up_visit(self, number: str) -> None:
+        self.show.scene(f"回访：{number} 处理完毕两个工作小时后，问投诉人是否真的解决了（加速时钟）")
+        self.later("完成后 2 个工作小时", timedelta(hours=2, minutes=5))
+        self.say(OCCUPANT_NAME, OCCUPANT, "没修好，还是堵，水还是下不去")
+        self.say(OCCUPANT_NAME, OCCUPANT, f"进度 {number}")
 
     def emergency(self) -> None:
         self.show.scene("紧急情况：先给安全提示和值班电话，立即通知值班人员和领导，再补问地点")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot import cards, complaints, outbox
+from bot import cards, complaints, deadlines, outbox
 from bot.directory import Directory
 from bot.models import Complaint
 from bot.services import Services
@@ -48,11 +48,20 @@ def announce(session: Session, services: Services, complaint: Complaint) -> None
     """A new (or transferred) complaint reaches its department as a task card."""
     directory = services.directory()
     reporter = "匿名" if complaint.anonymous else directory.name_of(complaint.occupant_id)
-    promise = services.settings.promises.emergency if complaint.emergency else services.settings.promises.ordinary
-    card = cards.new_complaint_card(complaint, reporter, complaints.reporters_count(session, complaint), promise,
+    limit = (f"{deadlines.due_text(session, services, complaint, 'accept')} 前受理，"
+             f"{deadlines.due_text(session, services, complaint, 'complete')} 前完成")
+    card = cards.new_complaint_card(complaint, reporter, complaints.reporters_count(session, complaint), limit,
                                     photos=len(complaint.attachments))
     on_duty = directory.on_duty(services.local_now())
     cards.send(session, cards.card_recipients(directory, complaint, on_duty), card)
+
+
+def withdrawn(session: Session, services: Services, complaint: Complaint) -> None:
+    """The occupant withdrew it: the cards close, whoever took it on is told."""
+    cards.settle(session, complaint, "new", "投诉人已撤销")
+    directory = services.directory()
+    notice = Notice(session, services, directory, complaint, actor=complaint.occupant_id)
+    notice.tell_department("staff_withdrawn")
 
 
 def after(notice: Notice, action: str) -> None:
@@ -84,7 +93,8 @@ def _solution_proposed(n: Notice) -> None:
 def _approved(n: Notice) -> None:
     cards.settle(n.session, n.complaint, "plan", f"已由 {n.actor_name} 同意", n.clicker, n.click_code)
     n.tell_department("staff_plan_approved", by=n.actor_name, comment=n.text or "无")
-    n.tell_occupant("occupant_plan", solution=n.complaint.solution, promise=n.services.settings.promises.ordinary)
+    n.tell_occupant("occupant_plan", solution=n.complaint.solution,
+                    due=deadlines.due_text(n.session, n.services, n.complaint, "complete"))
 
 
 def _rejected(n: Notice) -> None:

@@ -21,12 +21,15 @@ TEXT_LIMIT_BYTES = 2048
 
 
 # -- enqueueing (inside the caller's transaction) -----------------------------
-def push(session: Session, recipient: str, payload: dict, *, dedup_key: str | None = None) -> OutboxMessage | None:
+def push(session: Session, recipient: str, payload: dict, *, dedup_key: str | None = None,
+         not_before: datetime | None = None) -> OutboxMessage | None:
     """Queue one app message to one member. ``payload`` is the message/send body
-    without touser/agentid. With a dedup_key the same push is queued once only."""
+    without touser/agentid. With a dedup_key the same push is queued once only
+    (the unique key is the claim two schedulers cannot both win); not_before
+    holds it back (quiet hours)."""
     body = {**payload, "touser": recipient}
     row = OutboxMessage(kind="message", recipient=recipient, payload=body, dedup_key=dedup_key,
-                        next_attempt_at=utcnow())
+                        next_attempt_at=not_before or utcnow())
     return _add(session, row)
 
 

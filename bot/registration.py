@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot import complaints, notify, outbox
+from bot import complaints, lifecycle, outbox
 from bot.complaints import OPEN_STATUSES
 from bot.models import Complaint, utcnow
 from bot.services import Services
@@ -79,7 +79,7 @@ def register(session: Session, services: Services, intake: Intake) -> Complaint:
         alert_emergency(session, services, complaint)
     session.flush()
     session.refresh(complaint, ["attachments"])
-    notify.announce(session, services, complaint)
+    lifecycle.after_registration(session, services, complaint)
     return complaint
 
 

@@ -8,6 +8,7 @@ from waitress import create_server
 
 from bot.app import create_app
 from bot.services import Services
+from bot.scheduler import start_background
 from bot.worker import Worker
 
 log = logging.getLogger(__name__)
@@ -30,8 +31,11 @@ def shutdown(server) -> None:
 
 
 def serve_forever(services: Services, host: str, port: int, with_worker: bool = True) -> None:
+    """with_worker: the single-process mode, where the outbox sender and the
+    scheduler run in this process too."""
     server = make_server(services, host, port)
     worker = Worker(services).start() if with_worker else None
+    scheduler = start_background(services) if with_worker else None
     signal.signal(signal.SIGTERM, lambda *_: shutdown(server))
     log.info("服务已启动：http://%s:%s/wecom/callback（健康检查 /healthz，就绪检查 /readyz）",
              host, server.effective_port)
@@ -42,5 +46,7 @@ def serve_forever(services: Services, host: str, port: int, with_worker: bool = 
     finally:
         if worker:
             worker.stop()
+        if scheduler:
+            scheduler.shutdown(wait=False)
         services.close()
         log.info("服务已停止")

@@ -17,6 +17,7 @@ from bot.directory import Directory
 from bot.inbound import CallbackCodec
 from bot.texts import Texts
 from bot.user_queue import UserQueue
+from bot.workcalendar import WorkCalendar
 from bot.wecom.client import WeComClient
 
 
@@ -31,6 +32,7 @@ class Services:
     texts: Texts
     tz: ZoneInfo
     classifier: Classifier
+    calendar: WorkCalendar
 
     def directory(self) -> Directory:
         """Read per use: a sync from WeCom's contacts may have changed it."""
@@ -69,4 +71,5 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
         texts=Texts.load(settings.texts_file),
         tz=ZoneInfo(settings.timezone),
         classifier=load_classifier(settings.classifier_dir),
+        calendar=WorkCalendar.from_settings(settings),
     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from bot import complaints, outbox, registration
+from bot import complaints, deadlines, outbox, registration
 from bot.registration import Intake
 from dialogs.answers import (DONE, GREETINGS, NO, SKIP, YES, Invalid, find_since, is_one_of,
                              meaningful_length, parse_location, parse_phone, parse_since, plain)
@@ -18,6 +18,8 @@ from dialogs.state import DialogState, DialogStore
 from handlers.context import Context
 
 MOOD_RANK = {"calm": 0, "upset": 1, "angry": 2}
+# "Don't tell the handling staff who I am": answered at the confirmation.
+ANONYMOUS_WORDS = {"匿名", "匿名提交", "匿名确认", "确认匿名"}
 # What a complaint is about shows in its first lines; classifying a message of
 # many thousand characters would not fit the 5-second reply window.
 CLASSIFY_CHARS = 1000
@@ -220,6 +222,9 @@ class IntakeDialog:
             state.step = "edit_choice"
             self.store.save(self.ctx.user, state)
             return self.t("ask_edit_choice")
+        if plain(text) in ANONYMOUS_WORDS:
+            state.slots["anonymous"] = True
+            return self._register(state)
         if is_one_of(text, YES):
             return self._register(state)
         return self._reask(state, self.t("confirm_invalid"))
@@ -266,15 +271,17 @@ class IntakeDialog:
                       category=slots.get("category") or "管理服务", subcategory=slots.get("subcategory"),
                       location=slots.get("location"), since=slots.get("since"), phone=slots.get("phone"),
                       photos=tuple(slots.get("photos", [])), emergency=bool(slots.get("emergency")),
-                      mood=slots.get("mood", "calm"), wants_compensation=bool(slots.get("wants_compensation")))
+                      mood=slots.get("mood", "calm"), wants_compensation=bool(slots.get("wants_compensation")),
+                      anonymous=bool(slots.get("anonymous")))
 
     def _acknowledge(self, complaint, intake: Intake) -> str:
-        promises = self.services.settings.promises
         others = complaints.reporters_count(self.ctx.session, complaint) - 1
         return self._join(
             self.t("ack_sorry") if intake.mood == "angry" else None,
-            self.t("ack", number=complaint.number, department=complaint.department, promise=promises.ordinary),
+            self.t("ack", number=complaint.number, department=complaint.department,
+                   due=deadlines.due_text(self.ctx.session, self.services, complaint, "complete")),
             self.t("ack_others", count=others) if others > 0 else None,
+            self.t("ack_anonymous") if intake.anonymous else None,
             self.t("ack_compensation") if intake.wants_compensation else None)
 
     # -- emergencies ------------------------------------------------------

@@ -1,7 +1,7 @@
 """Events: entering the app, menu clicks, card buttons."""
 from __future__ import annotations
 
-from handlers import staff
+from handlers import follow_up, staff
 from handlers.context import Context, Outcome
 
 
@@ -15,7 +15,14 @@ def on_menu_click(ctx: Context) -> Outcome:
 
 
 def on_card_click(ctx: Context) -> Outcome:
-    staff.on_card_click(ctx, ctx.message.key, ctx.message.response_code)
+    """Card buttons: the follow-up visit's (occupants) or a task's (staff).
+    The answer is pushed: a card event's passive reply cannot be a text."""
+    key = ctx.message.key or ""
+    if key.startswith("survey:"):
+        _, number, choice = (key.split(":") + ["", ""])[:3]
+        follow_up.on_click(ctx, number, choice)
+    else:
+        staff.on_card_click(ctx, key, ctx.message.response_code)
     return Outcome(None)
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from bot import complaints
 from bot.models import utcnow
 from dialogs.intake import IntakeDialog, Turn
-from handlers import occupant_commands
+from handlers import follow_up, occupant_commands
 from handlers.context import Context, Outcome
 
 # A photo sent this soon after registering belongs to that complaint.
@@ -56,7 +56,7 @@ def converse(ctx: Context, turn: Turn) -> str:
             return reply
     dialog = IntakeDialog(ctx)
     if not dialog.is_active():
-        reply = _outside_dialog(ctx, turn)
+        reply = (follow_up.on_text(ctx, turn.text) if turn.text else None) or _outside_dialog(ctx, turn)
         if reply:
             return reply
     return dialog.handle(turn)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from bot import complaints
+from bot import complaints, lifecycle
 from bot.models import Complaint
 from dialogs.state import DialogStore
 from handlers.command_syntax import command_pattern, parse
@@ -75,6 +75,7 @@ def withdraw(ctx: Context, complaint: Complaint) -> str:
         return ctx.text("withdraw_not_allowed", number=complaint.number,
                         status=complaints.status_label(complaint.status), phone=ctx.services.settings.service.phone)
     complaints.set_status(ctx.session, complaint, complaints.WITHDRAWN, ctx.user, "withdrawn")
+    lifecycle.after_withdrawal(ctx.session, ctx.services, complaint)
     return ctx.text("withdrawn", number=complaint.number)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import complaints, notify, outbox, workflow
+from bot import complaints, lifecycle, notify, outbox, workflow
 from bot.cards import history_lines
 from bot.directory import Directory
 from bot.models import Complaint
@@ -57,7 +57,7 @@ def act(ctx: Context, directory: Directory, complaint: Complaint, action: str, t
     workflow.perform(ctx.session, directory, complaint, action, ctx.user, text)
     notice = notify.Notice(ctx.session, ctx.services, directory, complaint, ctx.user, text,
                            clicker=ctx.user, click_code=click_code)
-    notify.after(notice, action)
+    lifecycle.after_action(notice, action)
     if action == "complete":
         _completion_photos_go_to(ctx, complaint)
     return ctx.text(f"staff_done_{action}", number=complaint.number,
@@ -115,7 +115,8 @@ def _transfer(ctx: Context, directory: Directory, complaint: Complaint, text: st
         return ctx.text("staff_form", form=ctx.text("form_transfer")) + "\n" + \
             ctx.text("known_departments", departments="、".join(directory.departments))
     workflow.transfer(ctx.session, directory, complaint, ctx.user, department.name, reason.strip())
-    notify.after(notify.Notice(ctx.session, ctx.services, directory, complaint, ctx.user, reason), "transfer")
+    lifecycle.after_action(notify.Notice(ctx.session, ctx.services, directory, complaint, ctx.user, reason),
+                           "transfer")
     return ctx.text("staff_done_transfer", number=complaint.number, department=department.name)
 
 

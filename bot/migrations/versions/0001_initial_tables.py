@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 00:23:15.594203
+Create Date: 2026-11-27 00:28:43.449458
 """
 from alembic import op
 import sqlalchemy as sa
@@ -141,9 +141,63 @@ def upgrade() -> None:
     with op.batch_alter_table('complaint_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaint_events_complaint_id'), ['complaint_id'], unique=False)
 
+    op.create_table('deadlines',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complaint_id', sa.Integer(), nullable=False),
+    sa.Column('stage', sa.String(length=16), nullable=False),
+    sa.Column('clock', sa.String(length=16), nullable=False),
+    sa.Column('started_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('warn_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('due_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('met_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('paused_at', bot.models.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_deadlines_complaint_id_complaints')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_deadlines'))
+    )
+    with op.batch_alter_table('deadlines', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deadlines_complaint_id'), ['complaint_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deadlines_due_at'), ['due_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_deadlines_status'), ['status'], unique=False)
+
+    op.create_table('surveys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complaint_id', sa.Integer(), nullable=False),
+    sa.Column('occupant_id', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('send_at', bot.models.UTCDateTime(), nullable=False),
+    sa.Column('sent_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('reminded_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('answered_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('closed_at', bot.models.UTCDateTime(), nullable=True),
+    sa.Column('solved', sa.Boolean(), nullable=True),
+    sa.Column('score', sa.Integer(), nullable=True),
+    sa.Column('comment', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_surveys_complaint_id_complaints')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_surveys'))
+    )
+    with op.batch_alter_table('surveys', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_surveys_complaint_id'), ['complaint_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_surveys_occupant_id'), ['occupant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_surveys_send_at'), ['send_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_surveys_status'), ['status'], unique=False)
+
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('surveys', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_surveys_status'))
+        batch_op.drop_index(batch_op.f('ix_surveys_send_at'))
+        batch_op.drop_index(batch_op.f('ix_surveys_occupant_id'))
+        batch_op.drop_index(batch_op.f('ix_surveys_complaint_id'))
+
+    op.drop_table('surveys')
+    with op.batch_alter_table('deadlines', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_deadlines_status'))
+        batch_op.drop_index(batch_op.f('ix_deadlines_due_at'))
+        batch_op.drop_index(batch_op.f('ix_deadlines_complaint_id'))
+
+    op.drop_table('deadlines')
     with op.batch_alter_table('complaint_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_events_complaint_id'))
 
