@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n错误 mistakes:")
         for kind, text, example, result in report.mistakes:
             print(f"  [{kind}] {text}\n      want {sorted(example.categories)} emergency={sorted(example.emergency)} "
-                  f"location={example.location} mood={example.mood} comp={sorted(example.compensation)}\n"
+                  f"location={example.location} mood={sorted(example.mood) or '-'} comp={sorted(example.compensation)}\n"
                   f"      got  {result}")
     return 0
 

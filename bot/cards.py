@@ -109,5 +109,9 @@ def history_lines(directory: Directory, complaint: Complaint, tz, limit: int = 8
     for event in complaint.events[-limit:]:
         when = event.at.astimezone(tz).strftime("%m-%d %H:%M")
         comment = f"：{event.comment[:60]}" if event.comment and event.kind != "created" else ""
-        lines.append(f"· {when} {directory.name_of(event.actor)} {event_label(event.kind)}{comment}")
+        # An anonymous reporter stays anonymous in the history too.
+        who = "投诉人" if complaint.anonymous and event.actor == complaint.occupant_id else \
+            directory.name_of(event.actor)
+        route = f"（{event.data['from']}→{event.data['to']}）" if event.kind == "transfer" and event.data else ""
+        lines.append(f"· {when} {who} {event_label(event.kind)}{route}{comment}")
     return "\n".join(lines)

@@ -34,6 +34,8 @@ def push(session: Session, recipient: str, payload: dict, *, dedup_key: str | No
 
 
 def push_text(session: Session, recipient: str, text: str, **kwargs) -> None:
+    if not text.strip():
+        return  # WeCom refuses an empty text (44004): there is nothing to say
     for part in split_text(text):
         if push(session, recipient, {"msgtype": "text", "text": {"content": part}}, **kwargs) is None:
             return  # the first part's dedup_key was queued before, and with it the rest of the text

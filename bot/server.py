@@ -27,7 +27,10 @@ def shutdown(server) -> None:
         for channel in list(server._map.values()):
             channel.close()
 
-    server.trigger.pull_trigger(close_everything)
+    try:
+        server.trigger.pull_trigger(close_everything)
+    except OSError:
+        pass  # already shut down
 
 
 def serve_forever(services: Services, host: str, port: int, with_worker: bool = True) -> None:

@@ -16,7 +16,10 @@ class Worker:
     def __init__(self, services: Services):
         self.services = services
         self.sender = OutboxSender(services.db, services.wecom, services.settings.outbox)
-        self.fetcher = MediaFetcher(services.db, services.wecom, services.settings.media_dir)
+        outbox = services.settings.outbox
+        self.fetcher = MediaFetcher(services.db, services.wecom, services.settings.media_dir,
+                                    claim_seconds=outbox.claim_seconds, backoff_base=outbox.backoff_base_seconds,
+                                    backoff_max=outbox.backoff_max_seconds)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

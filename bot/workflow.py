@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import complaints as c
@@ -80,7 +81,17 @@ def perform(session: Session, directory: Directory, complaint: Complaint, name: 
     if action.needs_text and not (text or "").strip():
         raise WorkflowError("needs_text", action=action.label, number=complaint.number)
     action.apply(complaint, actor, text)
-    return c.set_status(session, complaint, action.target, actor, action.name, comment=text, data=data)
+    target = _paused_from(session, complaint) if name == "resume" else action.target
+    return c.set_status(session, complaint, target, actor, action.name, comment=text, data=data)
+
+
+def _paused_from(session: Session, complaint: Complaint) -> str:
+    """恢复 goes back to where 等待 paused the work: a complaint paused before
+    its plan was approved must not come back as 处理中 (and skip the approval)."""
+    paused = session.execute(select(ComplaintEvent.from_status).where(
+        ComplaintEvent.complaint_id == complaint.id, ComplaintEvent.kind == "wait")
+        .order_by(ComplaintEvent.id.desc()).limit(1)).scalar_one_or_none()
+    return paused or ACTIONS["resume"].target
 
 
 def check(directory: Directory, complaint: Complaint, name: str, actor: str) -> Action:

@@ -109,7 +109,7 @@ def detail(ctx: Context, directory: Directory, complaint: Complaint) -> str:
 
 
 def _transfer(ctx: Context, directory: Directory, complaint: Complaint, text: str | None) -> str:
-    target, _, reason = (text or "").partition(" ")
+    target, reason = ((text or "").split(maxsplit=1) + ["", ""])[:2]  # also a full-width space
     department = directory.find_department(target) if target else None
     if department is None or not reason.strip():
         return ctx.text("staff_form", form=ctx.text("form_transfer")) + "\n" + \

@@ -30,11 +30,11 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
-from .matching import AdjacentCue, Hit, Matcher, Token, clause_bounds, drop_contained, normalize_key
+from .matching import AdjacentCue, Breaks, Hit, Matcher, Spans, Token, drop_contained, normalize_key
 
 YES, NO, UNSURE = "yes", "no", "unsure"
-_SENTENCE_BREAKS = re.compile(r"[.!?;。\n]")
-_PAST_SUFFIX = re.compile(r"^过(?![来去])")  # 被盗过 is past, 漫过来 is not
+_SENTENCE_BREAKS = ".!?;。\n"
+_PAST_SUFFIX = re.compile(r"过(?![来去])")  # 被盗过 is past, 漫过来 is not
 
 
 @dataclass(frozen=True)
@@ -44,9 +44,29 @@ class EmergencyVerdict:
     fallback_labels: tuple[str, ...]  # category hints from words judged not `yes`
 
 
-def _cue_within(cues: Matcher, text: str, tokens: Sequence[Token], start: int, end: int) -> bool:
-    """Is one of `cues` wholly inside text[start:end]?"""
-    return any(start <= cue.start and cue.end <= end for cue in cues.find(text, tokens))
+class _Message:
+    """One message with what every keyword's judgement reads from it, worked
+    out once: clause and sentence breaks, and where each kind of cue sits.
+    Judging a keyword is then a few binary searches, so a long message with
+    thousands of keywords costs about as much as its length, not its square."""
+
+    def __init__(self, text: str, tokens: Sequence[Token]):
+        self.text, self.tokens = text, tokens
+        self.clauses = Breaks(text)
+        self.sentences = Breaks(text, _SENTENCE_BREAKS)
+        self._spans: dict[int, Spans] = {}
+        self._contains: dict[str, bool] = {}
+        self.last_resolution: dict[str, int] = {}  # by kind, see EmergencyDetector._last_resolution
+
+    def spans(self, cues: Matcher) -> Spans:
+        if id(cues) not in self._spans:
+            self._spans[id(cues)] = Spans(cues.find(self.text, self.tokens))
+        return self._spans[id(cues)]
+
+    def contains(self, word: str) -> bool:
+        if word not in self._contains:
+            self._contains[word] = word in self.text
+        return self._contains[word]
 
 
 class EmergencyDetector:
@@ -78,61 +98,66 @@ class EmergencyDetector:
         return list(self.kind_of) + list(self.weak)
 
     def assess(self, text: str, tokens: Sequence[Token]) -> EmergencyVerdict:
-        judged = [(hit, kind, self._judge(text, tokens, hit, kind)) for hit, kind in self._hits(text, tokens)]
+        message = _Message(text, tokens)
+        judged = [(hit, kind, self._judge(message, hit, kind)) for hit, kind in self._hits(message)]
         live = tuple(dict.fromkeys(kind for _, kind, state in judged if state == YES))
         states = {state for _, _, state in judged}
         state = YES if YES in states else UNSURE if UNSURE in states else NO
         fallback = tuple(label for _, kind, s in judged if s != YES if (label := self.fallback.get(kind)))
         return EmergencyVerdict(state, live, fallback)
 
-    def _hits(self, text: str, tokens: Sequence[Token]) -> list[tuple[Hit, str]]:
+    def _hits(self, message: _Message) -> list[tuple[Hit, str]]:
         """Emergency words with their kind, minus excluded phrases and unsupported weak words."""
-        excluded = self.excluded.find(text, tokens)
+        excluded = message.spans(self.excluded)
         found = []
-        for hit in drop_contained(self.words.find(text, tokens)):
+        for hit in drop_contained(self.words.find(message.text, message.tokens)):
             # Only a phrase that wholly contains the word excludes it: 打不着火
             # excludes 着火, but 困了 (sleepy) must not exclude 被困 in 被困了.
-            if any(e.start <= hit.start and hit.end <= e.end for e in excluded):
+            if excluded.any_around(hit.start, hit.end):
                 continue
-            if (kind := self._kind(text, hit.key)) is not None:
+            if (kind := self._kind(message, hit.key)) is not None:
                 found.append((hit, kind))
         return found
 
-    def _kind(self, text: str, key: str) -> str | None:
+    def _kind(self, message: _Message, key: str) -> str | None:
         if key in self.kind_of:
             return self.kind_of[key]
-        return next((kind for kind, needs in self.weak.get(key, ()) if any(n in text for n in needs)), None)
+        return next((kind for kind, needs in self.weak.get(key, ()) if any(map(message.contains, needs))), None)
 
-    def _judge(self, text: str, tokens: Sequence[Token], hit: Hit, kind: str) -> str:
-        left, right = clause_bounds(text, hit.start, hit.end)
-        before, after = text[left:hit.head], text[hit.end:right]
-        if self._is_hypothetical(text, tokens, left, hit, before, after):
+    def _judge(self, message: _Message, hit: Hit, kind: str) -> str:
+        left, right = message.clauses.around(hit.start, hit.end)
+        if self._is_hypothetical(message, left, right, hit):
             return UNSURE
-        if self.negation.ends(before):
+        if self.negation.ends_at(message.text, hit.head, left):
             return NO
-        if self._is_past(text, tokens, left, hit, after) and not self._still_going(text, tokens, hit):
+        if self._is_past(message, left, right, hit) and not self._still_going(message, hit):
             return UNSURE
-        if self._resolved_later(text, tokens, hit, kind):
+        if self._resolved_later(message, hit, kind):
             return NO
         return YES
 
-    def _is_hypothetical(self, text: str, tokens: Sequence[Token], left: int, hit: Hit,
-                         before: str, after: str) -> bool:
-        return (_cue_within(self.hypothetical, text, tokens, left, hit.head)
-                or self.hypothetical_adjacent.ends(before)
-                or self.hypothetical_after.starts(after))
+    def _is_hypothetical(self, message: _Message, left: int, right: int, hit: Hit) -> bool:
+        return (message.spans(self.hypothetical).any_within(left, hit.head)
+                or self.hypothetical_adjacent.ends_at(message.text, hit.head, left)
+                or self.hypothetical_after.starts_at(message.text, hit.end, right))
 
-    def _is_past(self, text: str, tokens: Sequence[Token], left: int, hit: Hit, after: str) -> bool:
-        return _cue_within(self.past, text, tokens, left, hit.head) or bool(_PAST_SUFFIX.search(after))
+    def _is_past(self, message: _Message, left: int, right: int, hit: Hit) -> bool:
+        return (message.spans(self.past).any_within(left, hit.head)
+                or bool(_PAST_SUFFIX.match(message.text, hit.end, right)))
 
-    def _still_going(self, text: str, tokens: Sequence[Token], hit: Hit) -> bool:
-        starts = [m.end() for m in _SENTENCE_BREAKS.finditer(text, 0, hit.start)]
-        end = _SENTENCE_BREAKS.search(text, hit.end)
-        return _cue_within(self.ongoing, text, tokens, starts[-1] if starts else 0,
-                           end.start() if end else len(text))
+    def _still_going(self, message: _Message, hit: Hit) -> bool:
+        return message.spans(self.ongoing).any_within(*message.sentences.around(hit.start, hit.end))
 
-    def _resolved_later(self, text: str, tokens: Sequence[Token], hit: Hit, kind: str) -> bool:
-        return any(cue.start >= hit.end
-                   and not self.resolved_negation.ends(text[:cue.start])
-                   and not self.resolved_question.starts(text[cue.end:])
-                   for cue in self.resolved_by_kind[kind].find(text, tokens))
+    def _resolved_later(self, message: _Message, hit: Hit, kind: str) -> bool:
+        return self._last_resolution(message, kind) >= hit.end
+
+    def _last_resolution(self, message: _Message, kind: str) -> int:
+        """Where the last "it's over" phrase for `kind` starts, counting only
+        those neither negated (还没来电) nor asked (修好了吗); -1 if none."""
+        if kind not in message.last_resolution:
+            text = message.text
+            message.last_resolution[kind] = max(
+                (cue.start for cue in self.resolved_by_kind[kind].find(text, message.tokens)
+                 if not self.resolved_negation.ends_at(text, cue.start)
+                 and not self.resolved_question.starts_at(text, cue.end)), default=-1)
+        return message.last_resolution[kind]

@@ -16,10 +16,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .normalize import chinese_to_arabic
 
-_CN_NUM = "[零〇○一二三四五六七八九十百]+"  # no 两: 两栋楼之间 names no building
+# Building and floor numbers: no 两 (两栋楼之间 names no building). At most six
+# characters: no real number is longer, and the bound keeps a long run of
+# digits from being rescanned to its end from every position inside it.
+_NUM = r"\d{1,6}"
+_CN_NUM = "[零〇○一二三四五六七八九十百]{1,6}"
 _CN_DIGITS = "[零〇○一二三四五六七八九]{3,4}"
 _ROOM_SUFFIX = "(?:号房|房间|室|房|宿舍|寝室|号)"
 # Digits followed by a unit are a quantity (等了120分钟), not a room.
@@ -33,6 +38,11 @@ class _Part:
     kind: str  # prefix, place, building, floor, room, position, room_part
     text: str  # as it should appear in the result
     end: int
+
+
+class _Best(NamedTuple):
+    end: int  # where the best chain from here ends
+    first: _Part | None  # its first part; None for the empty chain
 
 
 # Which part may follow which: a small grammar of campus addresses.
@@ -62,11 +72,18 @@ class LocationFinder:
             "position": _by_first_char(places.get("方位") or []),
         }
         self.patterns = {
-            "building": re.compile(rf"(\d+|{_CN_NUM}|(?<![A-Za-z])[A-Za-z])({suffixes})" if suffixes else "(?!)"),
-            "floor": re.compile(rf"(?<![这那每哪第])(?:\d+|{_CN_NUM}|顶|负一|地下[一二]?)[楼层](?!号|灰|土|皮|纸|膜)"),
+            "building": re.compile(rf"({_NUM}|{_CN_NUM}|(?<![A-Za-z])[A-Za-z])({suffixes})" if suffixes else "(?!)"),
+            "floor": re.compile(rf"(?<![这那每哪第])(?:{_NUM}|{_CN_NUM}|顶|负一|地下[一二]?)[楼层](?!号|灰|土|皮|纸|膜)"),
             "room": re.compile(rf"(?:(\d{{3,4}})|({_CN_DIGITS})){_ROOM_SUFFIX}?{_NOT_QUANTITY}"),
             "bare_room": re.compile(rf"(?<![\d#-])(\d{{3,4}}){_BARE_ROOM_END}"),
         }
+        # Where a location can begin at all: one quick pass of the regex engine
+        # instead of trying every part at every character of a long message.
+        starts = [f"(?:{self.patterns[kind].pattern})" for kind in _NEXT["start"] if kind in self.patterns]
+        first_chars = "".join(sorted({ch for kind in _NEXT["start"] for ch in self.words.get(kind, ())}))
+        if first_chars:
+            starts.append(f"[{re.escape(first_chars)}]")
+        self.may_start = re.compile(f"(?=(?:{'|'.join(starts)}))")
 
     def words_to_learn(self) -> list[str]:
         return self.place_names + self.room_parts
@@ -74,30 +91,55 @@ class LocationFinder:
     def find(self, text: str) -> str | None:
         """`text` is normalised (half-width) but keeps its letter case."""
         chains: list[tuple[_Part, ...]] = []
-        memo: dict[tuple[int, str], tuple[_Part, ...]] = {}
+        memo: dict[tuple[int, str], _Best] = {}
         pos = 0
-        while pos < len(text):
-            chain = self._longest_chain(text, pos, "start", memo)
+        for start in self.may_start.finditer(text):
+            if start.start() < pos:
+                continue
+            chain = self._longest_chain(text, start.start(), "start", memo)
             if chain:
                 chains.append(chain)
                 pos = chain[-1].end
-            else:
-                pos += 1
         if not chains:
             return None
         numbered = [c for c in chains if any(p.kind in ("building", "room", "bare_room") for p in c)]
         return "".join(p.text for p in (numbered or chains)[0])
 
     def _longest_chain(self, text: str, pos: int, state: str,
-                       memo: dict[tuple[int, str], tuple[_Part, ...]]) -> tuple[_Part, ...]:
-        if (pos, state) not in memo:
-            options: list[tuple[_Part, ...]] = [()]
-            for kind in _NEXT[state]:
-                for part in self._parts_at(text, pos, kind):
-                    options.append((part,) + self._longest_chain(text, part.end, kind, memo))
-            complete = [c for c in options if not c or c[-1].kind != "prefix"]  # 新 alone is no place
-            memo[pos, state] = max(complete, key=lambda c: c[-1].end if c else pos)
-        return memo[pos, state]
+                       memo: dict[tuple[int, str], _Best]) -> tuple[_Part, ...]:
+        """The longest chain of parts from `pos`, `state` being the kind of the part before.
+
+        memo keeps, per (position, state), only the end of the best chain and
+        its first part: the rest is the best chain after that part. Worked
+        out with a stack, not recursion, so a message of thousands of
+        place names (食堂食堂…) cannot overflow Python's recursion limit.
+        """
+        stack = [(pos, state)]
+        while stack:
+            at, after = stack[-1]
+            if (at, after) in memo:
+                stack.pop()
+                continue
+            parts = [part for kind in _NEXT[after] for part in self._parts_at(text, at, kind)]
+            pending = [(part.end, part.kind) for part in parts if (part.end, part.kind) not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            best = _Best(at, None)  # the empty chain
+            for part in parts:
+                rest = memo[part.end, part.kind]
+                if part.kind == "prefix" and rest.first is None:
+                    continue  # 新 alone is no place
+                if rest.end > best.end:  # ties: the first option wins
+                    best = _Best(rest.end, part)
+            memo[at, after] = best
+            stack.pop()
+        chain = []
+        first = memo[pos, state].first
+        while first is not None:
+            chain.append(first)
+            first = memo[first.end, first.kind].first
+        return tuple(chain)
 
     def _parts_at(self, text: str, pos: int, kind: str) -> list[_Part]:
         """Every way a part of `kind` can start at `pos`.

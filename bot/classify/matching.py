@@ -15,7 +15,9 @@ Where matches overlap, the longest contiguous one wins (see drop_contained).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Iterable, Sequence
 
 from .normalize import fold
@@ -101,43 +103,108 @@ def _last_part_start(match: re.Match[str]) -> int:
 
 
 def drop_contained(hits: Iterable[Hit]) -> list[Hit]:
-    """Keep the longest reading: 物业费 hides 物业, 电梯困人 hides 电梯."""
+    """Keep the longest reading: 物业费 hides 物业, 电梯困人 hides 电梯.
+
+    A hit is hidden by a contiguous hit with another span that wholly contains
+    it. One pass in start order (longest first) keeps this linear after the
+    sort: a long message full of keywords must not compare every pair.
+    """
+    ordered = sorted(hits, key=lambda h: (h.start, h.start - h.end))
     kept: list[Hit] = []
-    for hit in sorted(hits, key=lambda h: (h.start - h.end, h.start)):
-        covered = any(k.contiguous and k.start <= hit.start and hit.end <= k.end
-                      and (k.start, k.end) != (hit.start, hit.end) for k in kept)
-        if not covered:
-            kept.append(hit)
-    return sorted(kept, key=lambda h: h.start)
+    reach = -1  # furthest end of a contiguous hit that starts earlier
+    i = 0
+    while i < len(ordered):
+        j = i
+        while j < len(ordered) and ordered[j].start == ordered[i].start:
+            j += 1
+        group = ordered[i:j]
+        longest = max((h.end for h in group if h.contiguous), default=-1)
+        kept.extend(h for h in group if reach < h.end and not longest > h.end)
+        reach = max(reach, longest)
+        i = j
+    return kept
+
+
+class Spans:
+    """Where a fixed set of hits lie, answering "is one inside / around here?"
+    by binary search, so judging many keywords in a long message stays fast."""
+
+    def __init__(self, hits: Iterable[Hit]):
+        hits = list(hits)
+        by_end = sorted(hits, key=lambda h: h.end)
+        self._ends = [h.end for h in by_end]
+        self._latest_start = list(accumulate((h.start for h in by_end), max))
+        by_start = sorted(hits, key=lambda h: h.start)
+        self._starts = [h.start for h in by_start]
+        self._furthest_end = list(accumulate((h.end for h in by_start), max))
+
+    def any_within(self, start: int, end: int) -> bool:
+        """Is some hit wholly inside text[start:end]?"""
+        i = bisect_right(self._ends, end)
+        return i > 0 and self._latest_start[i - 1] >= start
+
+    def any_around(self, start: int, end: int) -> bool:
+        """Does some hit wholly contain text[start:end]?"""
+        i = bisect_right(self._starts, start)
+        return i > 0 and self._furthest_end[i - 1] >= end
 
 
 def clause_bounds(text: str, start: int, end: int) -> tuple[int, int]:
     """The clause (text between two breaks) that holds text[start:end]."""
-    left = max(text.rfind(ch, 0, start) for ch in CLAUSE_BREAKS) + 1
-    rights = [i for i in (text.find(ch, end) for ch in CLAUSE_BREAKS) if i != -1]
-    return left, min(rights, default=len(text))
+    return Breaks(text).around(start, end)
+
+
+class Breaks:
+    """The positions of break characters in one text (clause breaks by default),
+    found once so each keyword's clause is a binary search, not a scan."""
+
+    def __init__(self, text: str, chars: str = CLAUSE_BREAKS):
+        self.length = len(text)
+        self.positions = [i for i, ch in enumerate(text) if ch in chars]
+
+    def around(self, start: int, end: int) -> tuple[int, int]:
+        """From just after the last break before `start` to the first break at or after `end`."""
+        i = bisect_left(self.positions, start)
+        j = bisect_left(self.positions, end)
+        left = self.positions[i - 1] + 1 if i else 0
+        return left, self.positions[j] if j < len(self.positions) else self.length
 
 
 class AdjacentCue:
     """A cue word that must sit right next to a keyword, e.g. 没有 in 没有停电.
 
     `fillers` may stand between the cue and the keyword (没有*发生*火灾).
+    Only a few characters next to the keyword are ever read, however long
+    the message.
     """
 
     def __init__(self, cues: Iterable[str], fillers: Iterable[str] = ()):
-        cue_alt = "|".join(re.escape(fold(c)) for c in sorted(cues, key=len, reverse=True))
-        fill_alt = "|".join(re.escape(fold(f)) for f in sorted(fillers, key=len, reverse=True))
+        cues = [fold(c) for c in cues if str(c)]
+        fillers = [fold(f) for f in fillers if str(f)]
+        cue_alt = "|".join(re.escape(c) for c in sorted(cues, key=len, reverse=True))
+        fill_alt = "|".join(re.escape(f) for f in sorted(fillers, key=len, reverse=True))
         fill = f"(?:{fill_alt}){{0,2}}" if fill_alt else ""
         self._before = re.compile(f"(?:{cue_alt}){fill}$") if cue_alt else None
-        self._after = re.compile(f"^{fill}(?:{cue_alt})") if cue_alt else None
+        self._after = re.compile(f"{fill}(?:{cue_alt})") if cue_alt else None
+        # The longest match, plus one for the newline that `$` may stand before.
+        self._reach = max(map(len, cues), default=0) + 2 * max(map(len, fillers), default=0) + 1
 
     def ends(self, prefix: str) -> bool:
         """Does `prefix` (the text just before a keyword) end with the cue?"""
-        return bool(self._before and self._before.search(prefix))
+        return self.ends_at(prefix, len(prefix))
 
     def starts(self, suffix: str) -> bool:
         """Does `suffix` (the text just after a keyword) start with the cue?"""
-        return bool(self._after and self._after.search(suffix))
+        return self.starts_at(suffix, 0)
+
+    def ends_at(self, text: str, pos: int, floor: int = 0) -> bool:
+        """Does text[floor:pos] end with the cue?"""
+        return bool(self._before and self._before.search(text, max(floor, pos - self._reach), pos))
+
+    def starts_at(self, text: str, pos: int, ceiling: int | None = None) -> bool:
+        """Does text[pos:ceiling] start with the cue?"""
+        end = len(text) if ceiling is None else ceiling
+        return bool(self._after and self._after.match(text, pos, min(end, pos + self._reach)))
 
 
 class WeightedLexicon:

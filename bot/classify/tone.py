@@ -53,4 +53,4 @@ class CompensationDetector:
 
     def wants(self, text: str, tokens: Sequence[Token]) -> bool:
         hits = drop_contained(self.demands.find(text, tokens))
-        return any(not self.negation.ends(text[:hit.start]) for hit in hits)
+        return any(not self.negation.ends_at(text, hit.start) for hit in hits)
