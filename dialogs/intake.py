@@ -63,11 +63,11 @@ class IntakeDialog:
         state = self.store.load(self.ctx.user)
         if state is None:
             return self.start(turn)
+        command = COMMANDS.get(plain(turn.text or ""))
+        if command:  # 取消, 人工 … mean the same after a pause
+            return command(self, state)
         if state.step != "resume" and state.is_idle(self.idle_seconds):
             return self._pause(state, turn)
-        command = COMMANDS.get(plain(turn.text or ""))
-        if command:
-            return command(self, state)
         if turn.media_id and state.step != "photos":
             return self._photo_aside(state, turn.media_id)
         handler = CONTROL_STATES.get(state.step)
@@ -90,6 +90,11 @@ class IntakeDialog:
             return command(self, DialogState(step="description", slots={"photos": []}))
         state = DialogState(step="description", slots={"photos": []})
         lead = self._absorb_description(state, turn.text or "")
+        return self._on_emergency_verdict(state, lead) or self._advance(state, lead)
+
+    def _on_emergency_verdict(self, state: DialogState, lead: str | None = None) -> str | None:
+        """Act on what the classifier said about danger: register at once, or
+        ask when unsure — an emergency word is never silently dropped."""
         verdict = state.slots.pop("emergency_state", "no")
         if verdict == "yes":
             return self._emergency(state)
@@ -97,7 +102,7 @@ class IntakeDialog:
             state.step = "emergency_check"
             self.store.save(self.ctx.user, state)
             return self._join(lead, self.t("ask_emergency_check"))
-        return self._advance(state, lead)
+        return None
 
     # -- slot steps -------------------------------------------------------
     def _answer(self, state: DialogState, step: Step, turn: Turn) -> str:
@@ -106,13 +111,9 @@ class IntakeDialog:
         except Invalid as wrong:
             return self._reask(state, self.t(wrong.reason))
         state.failures = 0
-        verdict = state.slots.pop("emergency_state", "no")
-        if verdict == "yes":
-            return self._emergency(state)
-        if verdict == "unsure":
-            state.step = "emergency_check"
-            self.store.save(self.ctx.user, state)
-            return self.t("ask_emergency_check")
+        urgent = self._on_emergency_verdict(state)
+        if urgent:
+            return urgent
         if step.needed(state.slots):  # still collecting: more photos may come
             self.store.save(self.ctx.user, state)
             return extra or self._prompt(state, step)

@@ -6,12 +6,14 @@ from datetime import timedelta
 
 from bot import complaints
 from bot.models import utcnow
+from dialogs.answers import meaningful_length
 from dialogs.intake import IntakeDialog, Turn
 from handlers import follow_up, occupant_commands
 from handlers.context import Context, Outcome
 
 # A photo sent this soon after registering belongs to that complaint.
 RECENT_COMPLAINT = timedelta(minutes=30)
+MEANINGFUL_SUPPLEMENT = 3
 
 
 def on_text(ctx: Context) -> Outcome:
@@ -66,7 +68,8 @@ def _outside_dialog(ctx: Context, turn: Turn) -> str | None:
     """Before a new dialog starts: additions to an existing complaint, and
     topics that belong to another office."""
     target = _supplement_target(ctx) or (_recent_open_complaint(ctx) if turn.media_id else None)
-    if target is not None:
+    # A bare "好" or "嗯" is an acknowledgement, not information worth adding.
+    if target is not None and (turn.media_id or meaningful_length(turn.text or "") >= MEANINGFUL_SUPPLEMENT):
         return occupant_commands.supplement(ctx, target, turn.text, turn.media_id)
     if turn.text:
         return occupant_commands.redirect_if_out_of_scope(ctx, turn.text)

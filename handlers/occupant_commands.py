@@ -80,6 +80,10 @@ def withdraw(ctx: Context, complaint: Complaint) -> str:
 
 
 def redirect_if_out_of_scope(ctx: Context, text: str) -> str | None:
+    """A topic of another office — unless the text names a campus place, as in
+    "考试周宿舍太吵了", which is ours."""
+    if ctx.services.classifier.classify(text[:200]).location:
+        return None
     for topic in ctx.services.settings.out_of_scope:
         if any(word in text for word in topic.keywords):
             hint = f"（电话 {topic.phone}）" if topic.phone else ""

@@ -7,14 +7,20 @@ most about one message in twenty may raise a false alarm):
   generously — `re:火` catches any fire — and excluded only by a phrase that
   wholly contains them (打不着火, 漏电保护器, 火锅). Weak words (在里面, 吐)
   count only when the message also names their subject (电梯, 吃).
+  Doubtful words (塑料味, 钱包丢了: often harmless, sometimes not) are
+  judged like the others but reach at most `unsure`, unless the message
+  sounds urgent (救命, 快来人).
 * Each word found is judged in its own clause:
   - hypothetical, worried or planned (万一着火, 担心会漏电, 会不会停电,
     火灾隐患, 停电通知)                                               -> unsure
   - directly negated (没有停电, 没发生火灾, 幸好没砸到人)             -> no
-  - about the past or a habit (上次被困, 去年被盗过, 停了好几次电)    -> unsure,
-    unless the sentence says it is still going on (到现在还没来电)    -> yes
   - followed later by its own "it's over" phrase, itself neither negated
     nor asked (已经来电了; not 还没来电, 修好了吗)                     -> no
+  - about the past or a habit (上次被困, 去年被盗过, 停了好几次电,
+    and for lasting states such as 停电 or 着火 also 昨天停电了)       -> unsure,
+    unless the sentence says it is still going on (到现在还没来电)    -> yes
+  - the message hints at a harmless reading for this kind (钱包丢了 …
+    有没有人捡到)                                                      -> unsure
   - anything else                                                     -> yes
 * The message is `yes` if any word is yes, else `unsure` if any word is
   unsure, else `no`. Only `yes` makes emergency=True and the category
@@ -63,6 +69,10 @@ class _Message:
             self._spans[id(cues)] = Spans(cues.find(self.text, self.tokens))
         return self._spans[id(cues)]
 
+    def mentions(self, cues: Matcher) -> bool:
+        """Is one of `cues` anywhere in the message?"""
+        return self.spans(cues).any_within(0, len(self.text))
+
     def contains(self, word: str) -> bool:
         if word not in self._contains:
             self._contains[word] = word in self.text
@@ -80,8 +90,12 @@ class EmergencyDetector:
             needs = [normalize_key(n) for n in spec.get("弱词前提") or []]
             for word in spec.get("弱词") or []:
                 self.weak.setdefault(normalize_key(word), []).append((str(kind), needs))
+        # Doubtful words: an emergency only in an urgent-sounding message, otherwise the bot asks.
+        self.doubtful = {normalize_key(w): str(kind) for kind, spec in kinds.items() for w in spec.get("存疑词") or []}
+        self.doubt_hints = {str(kind): Matcher(spec.get("存疑提示") or []) for kind, spec in kinds.items()}
+        self.lasting = {str(kind) for kind, spec in kinds.items() if spec.get("持续状态")}
         self.fallback = {str(kind): spec.get("不紧急时归入") for kind, spec in kinds.items()}
-        self.words = Matcher(list(self.kind_of) + list(self.weak))
+        self.words = Matcher(list(self.kind_of) + list(self.doubtful) + list(self.weak))
         self.excluded = Matcher(emergency.get("排除短语") or [])
         self.resolved_by_kind = {str(kind): Matcher((spec.get("已解决") or []) + (cues.get("已解决") or []))
                                  for kind, spec in kinds.items()}
@@ -90,12 +104,15 @@ class EmergencyDetector:
         self.hypothetical_adjacent = AdjacentCue(cues.get("假设单字") or [], cues.get("假设后可跟") or [])
         self.hypothetical_after = AdjacentCue(cues.get("假设后置") or [])
         self.past = Matcher(cues.get("过去") or [])
+        self.recent_past = Matcher(cues.get("近期过去") or [])
+        self.past_sentence = Matcher(cues.get("整句过去") or [])
+        self.urgent = Matcher(cues.get("紧急语气") or [])
         self.ongoing = Matcher(cues.get("持续") or [])
         self.resolved_negation = AdjacentCue(cues.get("已解决前的否定") or [])
         self.resolved_question = AdjacentCue(cues.get("已解决后的疑问") or [])
 
     def words_to_learn(self) -> list[str]:
-        return list(self.kind_of) + list(self.weak)
+        return list(self.kind_of) + list(self.doubtful) + list(self.weak)
 
     def assess(self, text: str, tokens: Sequence[Token]) -> EmergencyVerdict:
         message = _Message(text, tokens)
@@ -122,6 +139,8 @@ class EmergencyDetector:
     def _kind(self, message: _Message, key: str) -> str | None:
         if key in self.kind_of:
             return self.kind_of[key]
+        if key in self.doubtful:
+            return self.doubtful[key]
         return next((kind for kind, needs in self.weak.get(key, ()) if any(map(message.contains, needs))), None)
 
     def _judge(self, message: _Message, hit: Hit, kind: str) -> str:
@@ -130,10 +149,14 @@ class EmergencyDetector:
             return UNSURE
         if self.negation.ends_at(message.text, hit.head, left):
             return NO
-        if self._is_past(message, left, right, hit) and not self._still_going(message, hit):
-            return UNSURE
         if self._resolved_later(message, hit, kind):
             return NO
+        if self._is_past(message, left, right, hit, kind) and not self._still_going(message, hit):
+            return UNSURE
+        if self.doubtful.get(hit.key) == kind and hit.key not in self.kind_of and not message.mentions(self.urgent):
+            return UNSURE
+        if message.mentions(self.doubt_hints[kind]):
+            return UNSURE
         return YES
 
     def _is_hypothetical(self, message: _Message, left: int, right: int, hit: Hit) -> bool:
@@ -141,8 +164,11 @@ class EmergencyDetector:
                 or self.hypothetical_adjacent.ends_at(message.text, hit.head, left)
                 or self.hypothetical_after.starts_at(message.text, hit.end, right))
 
-    def _is_past(self, message: _Message, left: int, right: int, hit: Hit) -> bool:
+    def _is_past(self, message: _Message, left: int, right: int, hit: Hit, kind: str) -> bool:
+        sentence_start, _ = message.sentences.around(hit.start, hit.end)
         return (message.spans(self.past).any_within(left, hit.head)
+                or message.spans(self.past_sentence).any_within(sentence_start, hit.head)
+                or (kind in self.lasting and message.spans(self.recent_past).any_within(left, hit.head))
                 or bool(_PAST_SUFFIX.match(message.text, hit.end, right)))
 
     def _still_going(self, message: _Message, hit: Hit) -> bool:
