@@ -113,6 +113,8 @@ def directory_sync(config_path) -> None:
 
     setup_logging()
     services = ready_services(settings_or_exit(config_path), migrate=False)
+    if not services.settings.directory.sync.enabled:
+        click.echo("提示：directory.sync.enabled 未开启，同步结果不会被使用。", err=True)
     snapshot = sync_directory(services.wecom, services.redis, services.settings.redis_prefix)
     click.echo(f"已同步 {len(snapshot['departments'])} 个部门、{len(snapshot['names'])} 人")
 

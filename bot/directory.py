@@ -95,6 +95,20 @@ class Directory:
     def may_handle(self, userid: str, department: str | None) -> bool:
         return self.sees_everything(userid) or (department is not None and department in self.departments_of(userid))
 
+    def may_handle_complaint(self, userid: str, complaint) -> bool:
+        """Its department may act — except the very people a 服务态度
+        complaint is about (their leader may); the on-duty people may act on
+        an emergency."""
+        about = self.department(complaint.about_department)
+        if about and userid in about.members and userid != about.leader and not self.sees_everything(userid):
+            return False
+        if complaint.emergency and userid in self.duty_people():
+            return True
+        return self.may_handle(userid, complaint.department)
+
+    def duty_people(self) -> set[str]:
+        return set(self.settings.duty).union(*(shift.people for shift in self.settings.duty_roster))
+
     def approvers_for(self, department: str | None) -> list[str]:
         """主管领导批示: the supervising leaders, or the department's leader
         when no supervisor is configured."""

@@ -141,5 +141,5 @@ def _check_permission(directory: Directory, complaint: Complaint, action: Action
         if not directory.may_approve(actor, complaint.department):
             raise WorkflowError("not_approver", number=complaint.number)
         return
-    if not directory.may_handle(actor, complaint.department):
+    if not directory.may_handle_complaint(actor, complaint):
         raise WorkflowError("not_your_department", number=complaint.number, department=complaint.department)

@@ -85,7 +85,8 @@ def todo(ctx: Context, directory: Directory) -> str:
     query = select(Complaint).where(Complaint.status.in_(complaints.OPEN_STATUSES))
     if not directory.sees_everything(ctx.user):
         query = query.where(Complaint.department.in_(directory.departments_of(ctx.user)))
-    rows = ctx.session.execute(query.order_by(Complaint.emergency.desc(), Complaint.id).limit(20)).scalars().all()
+    rows = ctx.session.execute(query.order_by(Complaint.emergency.desc(), Complaint.id).limit(50)).scalars().all()
+    rows = [c for c in rows if directory.may_handle_complaint(ctx.user, c)][:20]
     if not rows:
         return ctx.text("staff_todo_empty")
     lines = "\n".join(ctx.text("staff_todo_line", number=c.number, status=complaints.status_label(c.status),
@@ -95,7 +96,8 @@ def todo(ctx: Context, directory: Directory) -> str:
 
 
 def detail(ctx: Context, directory: Directory, complaint: Complaint) -> str:
-    if not (directory.may_handle(ctx.user, complaint.department) or directory.may_approve(ctx.user, complaint.department)):
+    if not (directory.may_handle_complaint(ctx.user, complaint)
+            or directory.may_approve(ctx.user, complaint.department)):
         return ctx.text("not_your_department", number=complaint.number, department=complaint.department)
     reporter = "匿名" if complaint.anonymous else directory.name_of(complaint.occupant_id)
     phone = "（匿名）" if complaint.anonymous else (complaint.contact_phone or "未留")
@@ -144,7 +146,7 @@ def completion_photo(ctx: Context) -> str | None:
     store = DialogStore(ctx.services.redis, ctx.services.settings.redis_prefix, 600)
     number = store.supplement_target(ctx.user)
     complaint = complaints.find_by_number(ctx.session, number) if number else None
-    if complaint is None or not ctx.services.directory().may_handle(ctx.user, complaint.department):
+    if complaint is None or not ctx.services.directory().may_handle_complaint(ctx.user, complaint):
         return None
     complaints.attach_media(ctx.session, complaint, kind="image", media_id=ctx.message.media_id, actor=ctx.user)
     complaints.record_event(ctx.session, complaint, ctx.user, "completion_photo")
