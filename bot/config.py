@@ -30,6 +30,8 @@ ENV_OVERRIDES = {
     "WECOM_API_BASE_URL": ("wecom", "api_base_url"),
     "DATABASE_URL": ("database_url",),
     "REDIS_URL": ("redis_url",),
+    "CONSOLE_ADMIN_PASSWORD": ("console", "admin_password"),
+    "CONSOLE_SECRET_KEY": ("console", "secret_key"),
 }
 
 
@@ -290,8 +292,32 @@ class SurveySettings(_Section):
         return _check_duration(value)
 
 
+class ConsoleSettings(_Section):
+    # A local administrator for trial use without WeCom (also CONSOLE_ADMIN_PASSWORD).
+    admin_password: str | None = None
+    # Signs the session cookies; several workers must share it (also CONSOLE_SECRET_KEY).
+    secret_key: str | None = None
+    secure_cookies: bool = True  # cookies only over HTTPS; turn off for a plain-HTTP trial
+    page_size: int = Field(20, ge=5, le=200)
+
+
 class SchedulerSettings(_Section):
     tick_seconds: float = Field(30, gt=0)
+
+
+class ReportSettings(_Section):
+    """The weekly summary pushed to the leaders (及时总结)."""
+    weekly_day: int = Field(1, ge=1, le=7)  # 1 = Monday … 7 = Sunday
+    weekly_time: str = "08:30"  # local time; a scheduler that was down catches up later that week
+    # "supervisors", "admins" or WeCom accounts; an empty list turns the weekly push off.
+    recipients: list[str] = ["supervisors", "admins"]
+
+    @field_validator("weekly_time")
+    @classmethod
+    def _clock_time(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError(f"{value!r} 格式应为 HH:MM，例如 08:30")
+        return value
 
 
 class Settings(_Section):
@@ -321,6 +347,8 @@ class Settings(_Section):
     time_limits: TimeLimitSettings = TimeLimitSettings()
     survey: SurveySettings = SurveySettings()
     scheduler: SchedulerSettings = SchedulerSettings()
+    reports: ReportSettings = ReportSettings()
+    console: ConsoleSettings = ConsoleSettings()
 
     # Where this configuration came from, for error messages and `check-config`.
     source: str = Field("<defaults>", exclude=True)

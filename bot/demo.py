@@ -47,6 +47,7 @@ DEMO_ROUTES = {"房屋质量": "工程维修部", "设备设施": "工程维修�
                "管理服务": "客户服务中心", "管理费用": "客户服务中心", "突发事件": "安全保卫部"}
 
 OCCUPANT = "zhang.xy"
+DEMO_PASSWORD = "demo"
 OCCUPANT_NAME = "张同学（学员）"
 
 
@@ -93,6 +94,7 @@ class DemoStack:
             "routing": {"by_category": DEMO_ROUTES, "default": "客户服务中心"},
             # The demo moves its clock ahead by hours; at night quiet hours would hold every push back.
             "time_limits": {"quiet_hours": None},
+            "console": {"admin_password": DEMO_PASSWORD, "secure_cookies": False, "secret_key": secrets.token_hex(16)},
             "out_of_scope": [{"name": "教学安排", "keywords": ["课程安排", "教学", "考试", "成绩", "课表"],
                               "office": "教务处", "phone": "010-12340000"}],
         })

@@ -37,6 +37,12 @@ class Directory:
                                                         leader=item.get("leader"))
         self.names.update(synced.get("names", {}))
 
+    def with_admin(self, userid: str) -> "Directory":
+        """The same directory with one more administrator (the console's local
+        administrator, who is not a WeCom member)."""
+        settings = self.settings.model_copy(update={"admins": [*self.settings.admins, userid]})
+        return Directory(settings, dict(self.departments), {**self.names, userid: userid})
+
     # -- people -----------------------------------------------------------
     def name_of(self, userid: str) -> str:
         return self.names.get(userid, userid)

@@ -12,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from bot.deadlines import DeadlineScan
 from bot.directory_sync import sync_directory
 from bot.models import utcnow
+from bot.report_push import push_weekly_report
 from bot.services import Services
 from bot.survey import SurveyRound
 
@@ -24,6 +25,7 @@ def tick(services: Services, now: datetime | None = None) -> None:
         DeadlineScan(session, services, now).run()
     with services.db.session() as session:
         SurveyRound(session, services, now).run()
+    push_weekly_report(services, now)
     _sync_directory_if_due(services)
 
 

@@ -88,6 +88,8 @@ def record(session: Session, services: Services, survey: Survey, answer: Answer,
     """Store an answer and act on it; returns the reply for the occupant."""
     complaint = survey.complaint
     texts = services.texts
+    if survey.status in ("answered", "answered_late"):  # answered before (a second click): that answer stands
+        return texts("survey_already_answered", number=complaint.number)
     late = survey.status != "sent"
     survey.solved, survey.score, survey.comment, survey.answered_at = answer.solved, answer.score, comment, now
     if late:  # closed as 未回复 already: keep the answer, change nothing else
