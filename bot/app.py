@@ -5,7 +5,7 @@ import logging
 import secrets
 from datetime import timedelta
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 
 from bot.console.views import blueprint as console_blueprint
@@ -25,6 +25,10 @@ def create_app(services: Services) -> Flask:
     app.register_blueprint(console_blueprint)
     # WeCom's callbacks carry their own signature; CSRF tokens are for browsers.
     app.extensions["csrf"].exempt(wecom_blueprint)
+
+    @app.get("/")
+    def home():
+        return redirect(url_for("console.dashboard"))
 
     @app.get("/healthz")
     def healthz():

@@ -154,12 +154,13 @@ def directory_sync(config_path) -> None:
 
 @main.command()
 @click.option("--keep", is_flag=True, help="保留演示用的临时目录（数据库与照片）")
-def demo(keep) -> None:
+@click.option("--serve", is_flag=True, help="演示结束后让服务继续运行，便于在浏览器里打开管理后台")
+def demo(keep, serve) -> None:
     """演示：在内置默认配置上启动服务和模拟的企业微信，走一遍真实的加密对话。"""
     from bot.demo import run_demo
 
     setup_logging("WARNING")
-    raise SystemExit(run_demo(keep=keep))
+    raise SystemExit(run_demo(keep=keep, serve=serve))
 
 
 @main.command()

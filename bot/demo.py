@@ -130,7 +130,7 @@ class DemoStack:
         self.fake.stop()
 
 
-def run_demo(keep: bool = False) -> int:
+def run_demo(keep: bool = False, serve: bool = False) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="complaint-bot-demo-"))
     stack = DemoStack(workdir)
     show = Transcript()
@@ -139,6 +139,7 @@ def run_demo(keep: bool = False) -> int:
         click.echo(f"服务：{stack.url}（真实 Flask + waitress，SQLite：{workdir / 'demo.db'}）")
         click.echo(f"模拟企业微信 API：{stack.fake.base_url}；所有回调都按企业微信的方式加密签名。")
         Scenes(stack, show).play()
+        closing(stack, show, serve)
     finally:
         stack.close()
         if keep:
@@ -147,6 +148,29 @@ def run_demo(keep: bool = False) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     click.echo("\n演示结束。")
     return 0
+
+
+def closing(stack: DemoStack, show: Transcript, serve: bool) -> None:
+    """The week's report, and where the console is."""
+    from bot.reports import build_report, render_text
+
+    services = stack.services
+    today = utcnow().astimezone(services.tz).date()
+    show.scene("本周汇总（complaint-bot report 同样的内容）")
+    with services.db.session() as session:
+        report = build_report(session, services, today - timedelta(days=6), today)
+    click.echo(render_text(report, include_people=True))
+    console = stack.url.replace("/wecom/callback", "/console/")
+    click.echo(f"\n管理后台：{console}（本地管理员密码：{DEMO_PASSWORD}）")
+    if not serve:
+        click.echo("演示结束后服务随之停止；加 --serve 可让服务继续运行，便于在浏览器里查看。")
+        return
+    click.echo("服务继续运行中，按 Ctrl+C 结束。")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
 
 
 class Scenes:

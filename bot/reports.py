@@ -131,8 +131,8 @@ def build_report(session: Session, services: Services, start: date, end: date,
         trend=_trend(rows, services.tz, start, end),
         hotspots=_hotspots(rows),
         emergencies=[_emergency(row, services.tz) for row in rows if row.emergency],
-        accept_on_time=_on_time([d for d in deadlines if d.stage == "accept"], now),
-        complete_on_time=_on_time([d for d in deadlines if d.stage == "complete"], now),
+        accept_on_time=on_time([d for d in deadlines if d.stage == "accept"], now),
+        complete_on_time=on_time([d for d in deadlines if d.stage == "complete"], now),
         handling_median_hours=_percentile(hours, 0.5),
         handling_p90_hours=_percentile(hours, 0.9),
         satisfaction_avg=_average([s for s in scores if s is not None]),
@@ -205,7 +205,8 @@ def _verdict(deadline: Deadline, now: datetime) -> bool | None:
     return False if stood_at > deadline.due_at else None
 
 
-def _on_time(deadlines: list[Deadline], now: datetime) -> Rate:
+def on_time(deadlines: list[Deadline], now: datetime) -> Rate:
+    """Deadlines met in time among those already decided (the console uses it too)."""
     verdicts = [v for v in (_verdict(d, now) for d in deadlines) if v is not None]
     return Rate(sum(verdicts), len(verdicts))
 
@@ -244,7 +245,7 @@ def complaint_rows(session: Session, services: Services, start: date, end: date)
     directory = services.directory()
     scores = dict(session.execute(select(Survey.complaint_id, Survey.score).where(
         Survey.complaint_id.in_(_in_period(begin, finish)), Survey.status.in_(ANSWERED))
-        .order_by(Survey.id)).tuples())  # the latest answer wins
+        .order_by(Survey.id)).tuples().all())  # the latest answer wins
 
     def local(moment: datetime | None) -> datetime | None:
         return moment.astimezone(services.tz).replace(tzinfo=None) if moment else None
@@ -340,27 +341,26 @@ def render_text(report: Report, include_people: bool) -> str:
 # -- WeCom markdown ------------------------------------------------------------------------------------
 def render_markdown(report: Report, console_url: str) -> str:
     """Key figures for the leaders' phones; the details are one tap away.
-    Optional lines are dropped from the end until it fits WeCom's limit."""
+    The lists below the figures are cut from the end until it fits WeCom's limit."""
     head = ["## 后勤投诉汇总", f'<font color="comment">{report.period_text}</font>',
             *(f"> {name}：**{value}**" for name, value in key_figures(report)[1:])]
     link = f"[打开管理后台查看明细]({console_url})"
     extra = _markdown_details(report)
-    while extra and _bytes([*head, *extra, link]) > MARKDOWN_LIMIT:
+    while extra and _bytes([*head, *extra, "", link]) > MARKDOWN_LIMIT:
         extra.pop()
-    lines = [*head, *extra, link]
-    while _bytes(lines) > MARKDOWN_LIMIT:  # only absurdly long configured names get here
-        lines[-2] = lines[-2][: len(lines[-2]) // 2]
-    return "\n".join(lines)
+    return "\n".join([*head, *extra, "", link])  # the head is figures only: a few hundred bytes
 
 
 def _markdown_details(report: Report) -> list[str]:
+    # A blank line before each block keeps it out of the quote above it.
     lines = []
     if report.by_category:
-        lines.append("**类别**：" + "、".join(f"{name} {n}" for name, n in report.by_category[:5]))
+        lines += ["", "**类别**：" + "、".join(f"{name} {n}" for name, n in report.by_category[:5])]
     if report.hotspots:
-        lines += ["**热点**", *(f"> {place[:30]} · {category} {n} 次" for place, category, n in report.hotspots[:5])]
+        lines += ["", "**热点**", *(f"> {place[:30]} · {category} {n} 次" for place, category, n in report.hotspots[:5])]
     if report.emergencies:
-        lines += ["**紧急**", *(f"> {e['number']} {e['location'][:30]}（{e['status']}）" for e in report.emergencies)]
+        lines += ["", "**紧急**",
+                  *(f"> {e['number']} {e['location'][:30]}（{e['status']}）" for e in report.emergencies)]
     return lines
 
 

@@ -45,8 +45,9 @@ def on_click(ctx: Context, number: str, choice: str) -> None:
 
 
 def _record(ctx: Context, visit: Survey, answer: survey.Answer, comment: str | None) -> str:
+    before = visit.complaint.status
     reply = survey.record(ctx.session, ctx.services, visit, answer, comment, utcnow())
-    reopened = visit.complaint.status == complaints.REOPENED
+    reopened = visit.complaint.status == complaints.REOPENED != before  # this answer reopened it
     if reopened and len(comment or "") < DETAIL_BELOW_CHARS:
         ctx.services.redis.set(_comment_key(ctx), str(visit.id), ex=3600)
         reply += "\n" + ctx.text("survey_ask_detail")

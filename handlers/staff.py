@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot import complaints, lifecycle, notify, outbox, workflow
+from bot import complaints, outbox, workflow
+from bot.actions import perform_action
 from bot.cards import history_lines
 from bot.directory import Directory
 from bot.models import Complaint
@@ -49,15 +50,9 @@ def run(ctx: Context, command: Command) -> str:
 
 def act(ctx: Context, directory: Directory, complaint: Complaint, action: str, text: str | None,
         click_code: str | None = None) -> str:
-    text = (text or "").strip() or None
     if action == "transfer":
         return _transfer(ctx, directory, complaint, text)
-    if action == "invalid" and text and text.isdigit():
-        text = _pick_reason(ctx, text)
-    workflow.perform(ctx.session, directory, complaint, action, ctx.user, text)
-    notice = notify.Notice(ctx.session, ctx.services, directory, complaint, ctx.user, text,
-                           clicker=ctx.user, click_code=click_code)
-    lifecycle.after_action(notice, action)
+    perform_action(ctx.session, ctx.services, directory, complaint, action, ctx.user, text, click_code=click_code)
     if action == "complete":
         _completion_photos_go_to(ctx, complaint)
     return ctx.text(f"staff_done_{action}", number=complaint.number,
@@ -116,18 +111,9 @@ def _transfer(ctx: Context, directory: Directory, complaint: Complaint, text: st
     if department is None or not reason.strip():
         return ctx.text("staff_form", form=ctx.text("form_transfer")) + "\n" + \
             ctx.text("known_departments", departments="、".join(directory.departments))
-    workflow.transfer(ctx.session, directory, complaint, ctx.user, department.name, reason.strip())
-    lifecycle.after_action(notify.Notice(ctx.session, ctx.services, directory, complaint, ctx.user, reason),
-                           "transfer")
+    perform_action(ctx.session, ctx.services, directory, complaint, "transfer", ctx.user, reason,
+                   department=department.name)
     return ctx.text("staff_done_transfer", number=complaint.number, department=department.name)
-
-
-def _pick_reason(ctx: Context, choice: str) -> str:
-    reasons = ctx.services.settings.invalid_reasons
-    index = int(choice) - 1
-    if not 0 <= index < len(reasons):
-        raise WorkflowError("invalid_reason_choice", count=len(reasons))
-    return reasons[index]
 
 
 def _ask_for_words(ctx: Context, complaint: Complaint, action: str) -> str:

@@ -21,9 +21,9 @@ from tests.helpers import file_complaint
 from tests.timeline_support import (LEVEL_1, LEVEL_2, LI, NEIGHBOUR, OCCUPANT, ON_CALL, REPUSH, SUPERVISOR, WANG,
                                     WARNING, WU, ZHANG, ZHENG, at, command, complaint_of, deadlines_of, deliver,
                                     events_of, frozen_clock, local, notices, overrides, register, run_at, settings,
-                                    texts, tick_concurrently)
+                                    texts, tick_concurrently, wecom)
 
-assert settings and overrides  # this module's directory (imported fixtures)
+assert settings and overrides and wecom  # this module's directory and sender (imported fixtures)
 clock = frozen_clock("2026-11-25 09:00")
 
 LEAK = "3号楼201卫生间水管漏水"  # 房屋质量: complex
@@ -105,6 +105,24 @@ def test_unaccepted_complaint_warns_the_department_then_escalates_level_by_level
     assert sum(notices(fake_wecom, number).values()) == 4
 
 
+THREE_LEVELS = {"time_limits.escalation": [{"after": "0m", "notify": "department_leader"},
+                                             {"after": "30m", "notify": "supervisors"},
+                                             {"after": "1h", "notify": "admins"}],
+                "directory.admins": ["admin.zhao"]}
+
+
+@pytest.mark.parametrize("overrides", [THREE_LEVELS])
+def test_the_configured_escalation_levels_are_followed(clock, services, worker, fake_wecom):
+    number = register(services, OCCUPANT, AIRCON, "设备设施")
+    expected = {"2026-11-25 10:59": (0, 0, 0), "2026-11-25 11:00": (1, 0, 0), "2026-11-25 11:29": (1, 0, 0),
+                "2026-11-25 11:30": (1, 1, 0), "2026-11-25 11:59": (1, 1, 0), "2026-11-25 12:00": (1, 1, 1),
+                "2026-11-25 12:30": (1, 1, 1)}
+    for moment, counts in expected.items():
+        run_at(clock, services, worker, moment)
+        assert (len(texts(fake_wecom, WANG, LEVEL_1, number)), len(texts(fake_wecom, SUPERVISOR, LEVEL_2, number)),
+                len(texts(fake_wecom, "admin.zhao", "【超时·第 3 级】", number))) == counts, moment
+
+
 def test_accepting_meets_the_accept_limit_and_later_reminders_go_to_the_assignee(
         clock, wecom, services, worker, fake_wecom):
     number = register(services, OCCUPANT, AIRCON, "设备设施")
@@ -139,9 +157,9 @@ def test_two_schedulers_ticking_at_once_deliver_each_notice_once(
 
     ordinary, complex_ = (notices(fake_wecom, number) for number in numbers)
     assert set(ordinary.values()) == {1} and set(complex_.values()) == {1}, (ordinary, complex_)
-    # ordinary: 受理, 提出方案 and 处理完成 warned to both engineers; 受理 and 提出方案
-    # escalated to the leader; 受理 to the supervisors (提出方案 is only 2 h past at 16:30)
-    assert sum(ordinary.values()) == 3 * 2 + 2 + 1
+    # ordinary: 受理, 提出方案 and 处理完成 warned to both engineers; 受理 (due 11:00)
+    # and 提出方案 (due 14:30) escalated to the leader, and two hours later to the supervisors
+    assert sum(ordinary.values()) == 3 * 2 + 2 + 2
     assert sum(complex_.values()) == 2 + 1 + 1  # 受理 only: warned, leader, supervisors
     with services.db.session() as session:
         keys = session.execute(select(OutboxMessage.dedup_key).where(
@@ -167,8 +185,10 @@ def test_a_restarted_scheduler_catches_up_every_passed_level_once(
 
 
 # -- emergencies ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("overrides, every", [({}, 5), ({"time_limits.emergency_repush_minutes": 3}, 3)],
+                         ids=["default-5-minutes", "configured-3-minutes"])
 def test_an_unaccepted_emergency_is_re_pushed_to_the_duty_list_until_accepted(
-        clock, wecom, services, worker, fake_wecom):
+        clock, wecom, services, worker, fake_wecom, every):
     number = register(services, NEIGHBOUR, LIFT, "突发事件", location="3号楼", emergency=True)
     deliver(services, worker)
 
@@ -176,20 +196,20 @@ def test_an_unaccepted_emergency_is_re_pushed_to_the_duty_list_until_accepted(
     assert len(texts(fake_wecom, WU, WARNING, number)) == 1  # 80 % of ten minutes
     assert texts(fake_wecom, ON_CALL, REPUSH) == []
 
-    expected_rounds = {"2026-11-25 09:10": 1, "2026-11-25 09:12": 1, "2026-11-25 09:14": 1,
-                       "2026-11-25 09:15": 2, "2026-11-25 09:19": 2, "2026-11-25 09:20": 3}
-    for moment, rounds in expected_rounds.items():
-        run_at(clock, services, worker, moment)
-        for person in (WU, ON_CALL):  # everyone on duty, every 5 minutes
-            assert len(texts(fake_wecom, person, REPUSH, number)) == rounds, (moment, person)
+    due = at("2026-11-25 09:10")
+    for minutes in range(0, 11):  # a tick every minute for ten minutes past the accept limit
+        run_at(clock, services, worker, due + timedelta(minutes=minutes))
+        for person in (WU, ON_CALL):  # everyone on duty, once every `every` minutes
+            assert len(texts(fake_wecom, person, REPUSH, number)) == minutes // every + 1, (minutes, person)
     assert len(texts(fake_wecom, ZHENG, LEVEL_1, number)) == 1  # the leader too, once
+    pushed = 10 // every + 1
 
     clock.to("2026-11-25 09:21")
     assert command(wecom, WU, f"受理 {number}").startswith(f"已受理 {number}")
     for moment in ("2026-11-25 09:25", "2026-11-25 09:30", "2026-11-25 09:45", "2026-11-25 11:10"):
         run_at(clock, services, worker, moment)
     for person in (WU, ON_CALL):
-        assert len(texts(fake_wecom, person, REPUSH, number)) == 3, person
+        assert len(texts(fake_wecom, person, REPUSH, number)) == pushed, person
     assert texts(fake_wecom, SUPERVISOR, LEVEL_2, number) == []  # accepted before two hours were over
 
 

@@ -3,18 +3,20 @@ process sees (time_machine), a directory with a two-person department, and
 helpers to register, act, run the scheduler at a simulated moment and read
 what the fake WeCom received.
 
-Import ``settings`` and ``overrides`` into a test module: they replace
-conftest's settings, so ``services``, ``live``, ``wecom`` and ``worker`` run
+Import ``settings``, ``overrides`` and ``wecom`` into a test module: they
+replace conftest's, so ``services``, ``live``, ``wecom`` and ``worker`` run
 on this directory. Parametrize ``overrides`` (a dict of dotted keys) for
 other limits in one test."""
 from __future__ import annotations
 
+import copy
 import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import requests
 import time_machine
 from sqlalchemy import select
 
@@ -22,7 +24,8 @@ from bot import complaints, lifecycle, notify, registration, workflow
 from bot.models import Complaint, ComplaintEvent, Deadline, OutboxMessage, Survey, utcnow
 from bot.registration import Intake
 from bot.scheduler import tick
-from tests.conftest import make_settings
+from bot.wecom.callback_sender import CallbackSender
+from tests.conftest import AES_KEY, TOKEN, make_settings
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -58,6 +61,19 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
+def wecom(live, fake_wecom):
+    """Callbacks as in conftest, but on a new connection each: when the clock
+    jumps, waitress drops idle keep-alive connections (its idle check reads the
+    moved clock), and a request racing that drop would be reset."""
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    sender = CallbackSender(f"{live.url}/wecom/callback", TOKEN, AES_KEY, fake_wecom.corp_id,
+                            agent_id=fake_wecom.agent_id, session=session)
+    yield sender
+    session.close()
+
+
+@pytest.fixture
 def overrides() -> dict:
     return {}
 
@@ -65,7 +81,7 @@ def overrides() -> dict:
 @pytest.fixture
 def settings(fake_wecom, database_url, key_prefix, tmp_path, overrides):
     return make_settings(fake_wecom, database_url, key_prefix, tmp_path / "data",
-                         directory=DIRECTORY, **overrides)
+                         directory=copy.deepcopy(DIRECTORY), **overrides)  # overrides may add to it
 
 
 class Clock:

@@ -107,6 +107,7 @@ class EmergencyDetector:
         self.recent_past = Matcher(cues.get("近期过去") or [])
         self.past_sentence = Matcher(cues.get("整句过去") or [])
         self.urgent = Matcher(cues.get("紧急语气") or [])
+        self.mild = Matcher(cues.get("轻微") or [])
         self.ongoing = Matcher(cues.get("持续") or [])
         self.resolved_negation = AdjacentCue(cues.get("已解决前的否定") or [])
         self.resolved_question = AdjacentCue(cues.get("已解决后的疑问") or [])
@@ -120,7 +121,9 @@ class EmergencyDetector:
         live = tuple(dict.fromkeys(kind for _, kind, state in judged if state == YES))
         states = {state for _, _, state in judged}
         state = YES if YES in states else UNSURE if UNSURE in states else NO
-        fallback = tuple(label for _, kind, s in judged if s != YES if (label := self.fallback.get(kind)))
+        # one clue per kind: 被锁在 and 锁在…里 are the same hint, not two
+        fallback = tuple(label for kind in dict.fromkeys(kind for _, kind, s in judged if s != YES)
+                         if (label := self.fallback.get(kind)))
         return EmergencyVerdict(state, live, fallback)
 
     def _hits(self, message: _Message) -> list[tuple[Hit, str]]:
@@ -155,6 +158,8 @@ class EmergencyDetector:
             return UNSURE
         if self.doubtful.get(hit.key) == kind and hit.key not in self.kind_of and not message.mentions(self.urgent):
             return UNSURE
+        if hit.key in self.weak and hit.key not in self.kind_of and message.spans(self.mild).any_within(left, hit.end):
+            return UNSURE  # 胃有点疼: a mild weak word is worth asking about, not an alarm
         if message.mentions(self.doubt_hints[kind]):
             return UNSURE
         return YES

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import (Blueprint, abort, flash, g, redirect, render_template, request, send_file, session,
                    url_for)
+from flask_wtf.csrf import CSRFError
 from sqlalchemy import func, select
 
 from bot import complaints, workflow
@@ -20,6 +21,7 @@ from bot.console import auth
 from bot.console.auth import login_required
 from bot.console.queries import Filters, filtered, visible_complaints
 from bot.models import Attachment, Complaint, Deadline, Survey, utcnow
+from bot.reports import on_time
 from bot.wecom.client import WeComError
 from bot.workflow import WorkflowError
 
@@ -159,6 +161,8 @@ def act(number: str):
             flash(services.texts(refused.reason, **refused.values))
         else:
             flash(f"已{workflow.ACTIONS[action].label}：{complaint.number}（现在：{complaints.status_label(complaint.status)}）")
+            if not g.viewer.may_see(directory, complaint):  # transferred away: its page is no longer theirs
+                return redirect(url_for("console.complaint_list"))
     return redirect(url_for("console.complaint_page", number=number))
 
 
@@ -173,7 +177,10 @@ def attachment(attachment_id: int):
         path = Path(item.path)
         if not path.is_file():
             abort(404)
-        return send_file(path.resolve(), mimetype=item.content_type or "application/octet-stream")
+        # Photos are shown; anything else people sent (HTML, SVG…) only as a download, never rendered here.
+        inline = (item.content_type or "").startswith("image/") and item.content_type != "image/svg+xml"
+        return send_file(path.resolve(), mimetype=item.content_type if inline else "application/octet-stream",
+                         as_attachment=not inline, download_name=path.name)
 
 
 @blueprint.errorhandler(400)
@@ -182,6 +189,8 @@ def attachment(attachment_id: int):
 def error_page(error):
     messages = {404: "没有找到这个页面，或您没有查看它的权限。"}
     message = messages.get(error.code) or error.description
+    if isinstance(error, CSRFError):  # Flask-WTF's reason is in English
+        message = "页面已过期或来源不明，请返回刷新后再试。"
     return render_template("console/error.html", message=message, code=error.code), error.code
 
 
@@ -219,17 +228,12 @@ def _charts(db, services, recent: list[Complaint]) -> dict:
 
 
 def _timeliness(db, ids: list[int]) -> dict:
-    """Share of deadlines met in time, per stage (open ones past due count as missed)."""
+    """Share of deadlines met in time, per stage — judged as the reports judge it."""
+    rows = db.execute(select(Deadline).where(Deadline.complaint_id.in_(ids),
+                                             Deadline.stage.in_(("accept", "complete")))).scalars().all()
     now = utcnow()
-    labels, values = [], []
-    for stage, label in (("accept", "按时受理"), ("complete", "按时完成")):
-        rows = db.execute(select(Deadline).where(Deadline.complaint_id.in_(ids), Deadline.stage == stage,
-                                                 Deadline.status != "cancelled")).scalars().all()
-        judged = [d for d in rows if d.status == "met" or d.due_at < now]
-        met = [d for d in judged if d.status == "met" and d.met_at <= d.due_at]
-        labels.append(label)
-        values.append(round(100 * len(met) / len(judged)) if judged else 0)
-    return {"labels": labels, "values": values}
+    rates = [on_time([d for d in rows if d.stage == stage], now) for stage in ("accept", "complete")]
+    return {"labels": ["按时受理", "按时完成"], "values": [round(100 * (rate.value or 0)) for rate in rates]}
 
 
 def _satisfaction(db, ids: list[int]) -> dict:
@@ -259,6 +263,9 @@ def _workbook(services, rows: list[Complaint]) -> io.BytesIO:
         sheet.append((c.number, c.created_at.astimezone(services.tz).strftime("%Y-%m-%d %H:%M"),
                       complaints.status_label(c.status), c.category, c.subcategory or "", c.location or "",
                       c.department or "", "是" if c.emergency else "", c.description))
+        for cell in sheet[sheet.max_row]:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # what people wrote is text, never a formula Excel would run
     for column, width in zip("ABCDEFGHI", (18, 18, 10, 10, 10, 16, 14, 6, 60)):
         sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()

@@ -5,6 +5,12 @@
   document.querySelectorAll("canvas[data-key]").forEach(function (canvas) {
     var series = data[canvas.dataset.key];
     var kind = canvas.dataset.kind;
+    if (!series.values.some(function (v) { return v > 0; })) {
+      canvas.hidden = true;
+      canvas.nextElementSibling.hidden = false;
+      canvas.dataset.rendered = "0";
+      return;
+    }
     var chart = new Chart(canvas, {
       type: kind === "hbar" ? "bar" : kind,
       data: {
@@ -12,7 +18,7 @@
         datasets: [{ data: series.values, backgroundColor: kind === "line" ? "rgba(59,110,165,0.15)" : colors,
                      borderColor: "#3b6ea5", fill: kind === "line", tension: 0.25 }]
       },
-      options: { indexAxis: kind === "hbar" ? "y" : "x", animation: false, responsive: true,
+      options: { indexAxis: kind === "hbar" ? "y" : "x", animation: false, responsive: true, maintainAspectRatio: false,
                  plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } }
     });
     canvas.dataset.rendered = String(series.values.reduce(function (a, b) { return a + b; }, 0));
