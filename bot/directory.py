@@ -12,6 +12,8 @@ import redis
 from bot.config import Department, DirectorySettings
 
 SYNCED_KEY = "directory:synced"
+# Actors that are not people.
+SYSTEM_NAMES = {"system": "系统"}
 
 
 @dataclass
@@ -45,7 +47,7 @@ class Directory:
 
     # -- people -----------------------------------------------------------
     def name_of(self, userid: str) -> str:
-        return self.names.get(userid, userid)
+        return self.names.get(userid) or SYSTEM_NAMES.get(userid, userid)
 
     def is_supervisor(self, userid: str) -> bool:
         return userid in self.settings.supervisors

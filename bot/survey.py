@@ -118,18 +118,24 @@ def reopen(session: Session, services: Services, complaint: Complaint, comment: 
     directory = services.directory()
     text = services.texts("staff_reopened", number=complaint.number, comment=comment or "（未说明）",
                           description=complaint.description[:60])
-    people = [complaint.assignee, directory.leader_of(complaint.department),
-              *directory.handlers_of(complaint.department)]
-    for person in dict.fromkeys(p for p in people if p):
+    for person in _working_on(directory, complaint):
         outbox.push_text(session, person, text)
+    complaint.assignee = None  # it is accepted anew; until then reminders go to the whole department
 
 
 def forward_comment(session: Session, services: Services, complaint: Complaint, comment: str) -> None:
     """More detail after a reopening goes to the people now working on it."""
     directory = services.directory()
     text = services.texts("staff_survey_comment", number=complaint.number, comment=comment)
-    for person in dict.fromkeys(p for p in [complaint.assignee, directory.leader_of(complaint.department)] if p):
+    for person in _working_on(directory, complaint):
         outbox.push_text(session, person, text)
+
+
+def _working_on(directory, complaint: Complaint) -> list[str]:
+    """The assignee, the department leader and the department's handlers."""
+    people = [complaint.assignee, directory.leader_of(complaint.department),
+              *directory.handlers_of(complaint.department)]
+    return list(dict.fromkeys(p for p in people if p))
 
 
 def survey_card(complaint: Complaint) -> dict:

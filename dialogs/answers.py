@@ -69,14 +69,17 @@ def parse_since(text: str) -> str:
     return value
 
 
+MAX_PLACE_CHARS = 40
+
+
 def parse_location(text: str, found: str | None) -> str:
     """Prefer the place the classifier recognised; otherwise take the answer
     as typed if it is short and not just punctuation."""
-    if found:
+    if found and len(found) <= MAX_PLACE_CHARS:
         return found
     value = text.strip()
     if meaningful_length(value) < 2 and not re.search(r"\d", value):
         raise Invalid("location_too_short")
-    if len(value) > 40:
+    if len(value) > MAX_PLACE_CHARS:
         raise Invalid("location_too_long")
     return value

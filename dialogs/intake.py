@@ -11,7 +11,7 @@ from typing import Callable
 
 from bot import complaints, deadlines, outbox, registration
 from bot.registration import Intake
-from dialogs.answers import (DONE, GREETINGS, NO, SKIP, YES, Invalid, find_since, is_one_of,
+from dialogs.answers import (DONE, GREETINGS, MAX_PLACE_CHARS, NO, SKIP, YES, Invalid, find_since, is_one_of,
                              meaningful_length, parse_location, parse_phone, parse_since, plain)
 from dialogs.emergency import safety_advice
 from dialogs.state import DialogState, DialogStore
@@ -165,7 +165,8 @@ class IntakeDialog:
         slots.update(category=found.category, subcategory=found.subcategory,
                      wants_compensation=slots.get("wants_compensation", False) or found.wants_compensation,
                      emergency_state=found.emergency_state)
-        slots["location"] = slots.get("location") or found.location
+        place = found.location if found.location and len(found.location) <= MAX_PLACE_CHARS else None
+        slots["location"] = slots.get("location") or place
         slots["since"] = slots.get("since") or find_since(text)
         mood = max(slots.get("mood", "calm"), found.mood, key=MOOD_RANK.get)
         lead = None if mood == slots.get("mood") else {"angry": "empathy_angry", "upset": "empathy_upset"}.get(mood)

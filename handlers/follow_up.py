@@ -27,10 +27,18 @@ def on_text(ctx: Context, text: str) -> str | None:
         visit = survey.latest_closed_for(ctx.session, ctx.user, LATE_ANSWERS_WITHIN, utcnow())
         if visit is None or len(text.strip()) > 6:  # late: only a plain score counts as an answer
             return None
-    answer = survey.read_answer(text) if len(text) <= LONGEST_ANSWER else None
+    if len(text) > LONGEST_ANSWER or _names_another_place(ctx, text, visit):
+        return None
+    answer = survey.read_answer(text)
     if answer is None:
         return None
     return _record(ctx, visit, answer, text.strip())
+
+
+def _names_another_place(ctx: Context, text: str, visit: Survey) -> bool:
+    """"5号楼的路灯不好使了" while a visit about 3号楼 waits is a new complaint."""
+    place = ctx.services.classifier.classify(text).location
+    return bool(place) and place != visit.complaint.location
 
 
 def on_click(ctx: Context, number: str, choice: str) -> None:

@@ -104,8 +104,9 @@ def complaint_list():
     with services.db.session() as db:
         query = filtered(g.viewer, directory, filters, services.tz)
         total = db.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+        pages = max(1, -(-total // size))
+        filters.page = min(filters.page, pages)  # past the end: show the last page
         rows = db.execute(query.offset((filters.page - 1) * size).limit(size)).scalars().all()
-    pages = max(1, -(-total // size))
     return render_template("console/list.html", rows=rows, filters=filters, total=total, pages=pages,
                            statuses=complaints.STATUS_LABELS, categories=CATEGORIES,
                            departments=list(directory.departments), status_label=complaints.status_label,

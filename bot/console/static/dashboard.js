@@ -19,7 +19,7 @@
                      borderColor: "#3b6ea5", fill: kind === "line", tension: 0.25 }]
       },
       options: { indexAxis: kind === "hbar" ? "y" : "x", animation: false, responsive: true, maintainAspectRatio: false,
-                 plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true } } }
+                 plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } }, x: { ticks: { precision: 0 } } } }
     });
     canvas.dataset.rendered = String(series.values.reduce(function (a, b) { return a + b; }, 0));
     window.consoleCharts = (window.consoleCharts || []).concat([chart]);
