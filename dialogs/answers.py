@@ -70,6 +70,13 @@ def parse_since(text: str) -> str:
 
 
 MAX_PLACE_CHARS = 40
+# Places that say the kind of room but not which one: the bot asks which.
+GENERIC_PLACES = {"宿舍", "寝室", "教室", "办公室", "房间", "楼道", "走廊", "卫生间", "厕所", "洗手间", "会议室",
+                  "公寓", "楼里", "学员楼", "宿舍楼", "教学楼", "办公楼"}
+
+
+def is_specific_place(place: str | None) -> bool:
+    return bool(place) and plain(place) not in GENERIC_PLACES
 
 
 def parse_location(text: str, found: str | None) -> str:
@@ -80,6 +87,8 @@ def parse_location(text: str, found: str | None) -> str:
     value = text.strip()
     if meaningful_length(value) < 2 and not re.search(r"\d", value):
         raise Invalid("location_too_short")
+    if find_since(value):  # "昨天开始" answers "since when", not "where"
+        raise Invalid("location_is_time")
     if len(value) > MAX_PLACE_CHARS:
         raise Invalid("location_too_long")
     return value

@@ -7,15 +7,17 @@ emergency check, resumption) and the commands that work at every step.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from bot import complaints, deadlines, outbox, registration
 from bot.registration import Intake
-from dialogs.answers import (DONE, GREETINGS, MAX_PLACE_CHARS, NO, SKIP, YES, Invalid, find_since, is_one_of,
+from dialogs.answers import (DONE, GREETINGS, MAX_PLACE_CHARS, NO, SKIP, YES, Invalid, is_specific_place, find_since, is_one_of,
                              meaningful_length, parse_location, parse_phone, parse_since, plain)
 from dialogs.emergency import safety_advice
 from dialogs.state import DialogState, DialogStore
-from handlers.context import Context
+
+if TYPE_CHECKING:  # the handlers import this module: no import cycle at run time
+    from handlers.context import Context
 
 MOOD_RANK = {"calm": 0, "upset": 1, "angry": 2}
 # "Don't tell the handling staff who I am": answered at the confirmation.
@@ -106,6 +108,9 @@ class IntakeDialog:
 
     # -- slot steps -------------------------------------------------------
     def _answer(self, state: DialogState, step: Step, turn: Turn) -> str:
+        placed = self._place_given_early(state, step, turn)
+        if placed:
+            return placed
         try:
             extra = step.accept(self, state, turn)
         except Invalid as wrong:
@@ -119,6 +124,20 @@ class IntakeDialog:
             return extra or self._prompt(state, step)
         state.history.append(step.name)
         return self._advance(state, extra)
+
+    def _place_given_early(self, state: DialogState, step: Step, turn: Turn) -> str | None:
+        """The place, typed where another question was asked ("5号楼301" for
+        "since when?") while the place is still unknown: take it as the place
+        and ask the question again."""
+        if step.name in ("location", "description") or not turn.text or is_specific_place(state.slots.get("location")):
+            return None
+        found = self.services.classifier.classify(turn.text[:CLASSIFY_CHARS]).location
+        if not is_specific_place(found) or meaningful_length(plain(turn.text).replace(plain(found), "", 1)) >= 2:
+            return None
+        self._accept_location(state, turn)
+        self.store.save(self.ctx.user, state)
+        return self._join(self.t("place_noted", location=state.slots["location"]),
+                          self._advance(state) if not step.needed(state.slots) else self._prompt(state, step))
 
     def _advance(self, state: DialogState, lead: str | None = None) -> str:
         if state.editing:
@@ -185,7 +204,9 @@ class IntakeDialog:
 
     def _accept_location(self, state: DialogState, turn: Turn) -> None:
         found = self.services.classifier.classify(turn.text or "").location
-        state.slots["location"] = parse_location(turn.text or "", found)
+        place = parse_location(turn.text or "", found)
+        known = state.slots.get("location")  # "宿舍" + "5号楼301" -> "5号楼301宿舍"
+        state.slots["location"] = place if not known or known in place else f"{place}{known}"
 
     def _accept_since(self, state: DialogState, turn: Turn) -> None:
         state.slots["since"] = parse_since(turn.text or "")
@@ -401,7 +422,8 @@ class IntakeDialog:
 STEPS = (
     Step("description", "问题描述", "ask_description", lambda s: not s.get("description"),
          IntakeDialog._accept_description),
-    Step("location", "地点", "ask_location", lambda s: not s.get("location"), IntakeDialog._accept_location),
+    Step("location", "地点", "ask_location", lambda s: not is_specific_place(s.get("location")),
+         IntakeDialog._accept_location),
     Step("since", "开始时间", "ask_since", lambda s: not s.get("since"), IntakeDialog._accept_since),
     Step("photos", "照片", "ask_photos", lambda s: not s.get("photos_done"), IntakeDialog._accept_photos),
     Step("phone", "联系电话", "ask_phone", lambda s: "phone" not in s, IntakeDialog._accept_phone),
