@@ -21,7 +21,7 @@ def perform_action(session: Session, services: Services, directory: Directory, c
             raise WorkflowError("needs_department", known="、".join(directory.departments))
         workflow.transfer(session, directory, complaint, actor, department, text or "")
     else:
-        if action == "invalid" and text and text.isdigit():
+        if action == "invalid" and text and text.isdecimal():
             text = invalid_reason(services, text)
         workflow.perform(session, directory, complaint, action, actor, text)
     notice = notify.Notice(session, services, directory, complaint, actor, text, clicker=actor, click_code=click_code)

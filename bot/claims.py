@@ -10,11 +10,14 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 
-def claim_due(session: Session, model, now: datetime, claim_seconds: float, limit: int) -> list[int]:
+def claim_due(session: Session, model, now: datetime, claim_seconds: float, limit: int,
+              exclude: set[int] = frozenset()) -> list[int]:
+    """`exclude`: rows this round already worked on (tried once per round)."""
     free = or_(model.claimed_until.is_(None), model.claimed_until < now)
-    candidates = session.execute(
-        select(model.id).where(model.status == "pending", model.next_attempt_at <= now, free)
-        .order_by(model.next_attempt_at, model.id).limit(limit)).scalars().all()
+    query = select(model.id).where(model.status == "pending", model.next_attempt_at <= now, free)
+    if exclude:
+        query = query.where(model.id.not_in(exclude))
+    candidates = session.execute(query.order_by(model.next_attempt_at, model.id).limit(limit)).scalars().all()
     claimed = []
     until = now + timedelta(seconds=claim_seconds)
     for row_id in candidates:

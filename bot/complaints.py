@@ -141,12 +141,23 @@ def of_occupant(session: Session, occupant_id: str, limit: int = 10) -> list[Com
                                 .order_by(Complaint.id.desc()).limit(limit)).scalars())
 
 
+class StaleStatus(Exception):
+    """Someone else changed the complaint's status first."""
+
+
 def set_status(session: Session, complaint: Complaint, status: str, actor: str, kind: str,
                comment: str | None = None, data: dict | None = None) -> ComplaintEvent:
-    event = record_event(session, complaint, actor, kind, comment=comment, from_status=complaint.status,
-                         to_status=status, data=data)
+    """Change the status only if it is still what this request read: of two
+    people clicking 受理 at once, exactly one wins."""
+    before = complaint.status
+    won = session.execute(update(Complaint).where(Complaint.id == complaint.id, Complaint.status == before)
+                          .values(status=status).execution_options(synchronize_session=False))
+    if won.rowcount != 1:
+        session.refresh(complaint)
+        raise StaleStatus(complaint.status)
     complaint.status = status
-    return event
+    return record_event(session, complaint, actor, kind, comment=comment, from_status=before, to_status=status,
+                        data=data)
 
 
 def attach_media(session: Session, complaint: Complaint, *, kind: str, media_id: str,

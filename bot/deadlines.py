@@ -119,6 +119,11 @@ def on_action(session: Session, services: Services, complaint: Complaint, action
         start_follow_up(session, services, complaint, now)
     elif action in ("invalid", "withdrawn"):
         cancel_all(session, complaint, now)
+    elif action == "transfer":  # the new department gets its own time to accept
+        for deadline in _open_deadlines(session, complaint, "accept"):
+            deadline.status, deadline.met_at = "cancelled", now
+        profile = profile_for(services, complaint)
+        _open(session, services, complaint, "accept", profile.accept, profile.clock, now)
     elif action == "wait":
         pause(session, complaint, now)
     elif action == "resume":
@@ -235,7 +240,7 @@ class DeadlineScan:
             count = math.floor(elapsed / step)
             if count >= 1:
                 text = self.services.texts("progress_update", **self._facts(deadline))
-                self._push([complaint.occupant_id], f"progress:{complaint.id}:{count}", text, urgent=False)
+                self._push([complaint.occupant_id], f"progress:{deadline.id}:{count}", text, urgent=False)
 
 
 def quiet_until(services: Services, now: datetime) -> datetime | None:

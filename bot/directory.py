@@ -61,9 +61,6 @@ class Directory:
     def departments_of(self, userid: str) -> list[str]:
         return [d.name for d in self.departments.values() if userid in d.members or userid == d.leader]
 
-    def leads(self, userid: str) -> list[str]:
-        return [d.name for d in self.departments.values() if userid == d.leader]
-
     def is_staff(self, userid: str) -> bool:
         """Anyone who may act on complaints (everyone else is an occupant)."""
         return bool(self.departments_of(userid)) or self.sees_everything(userid)
@@ -103,14 +100,14 @@ class Directory:
     def may_handle(self, userid: str, department: str | None) -> bool:
         return self.sees_everything(userid) or (department is not None and department in self.departments_of(userid))
 
-    def may_handle_complaint(self, userid: str, complaint) -> bool:
+    def may_handle_complaint(self, userid: str, complaint, action: str | None = None) -> bool:
         """Its department may act — except the very people a 服务态度
-        complaint is about (their leader may); the on-duty people may act on
-        an emergency."""
+        complaint is about (their leader may); anyone on the duty roster may
+        accept an emergency (and only accept it)."""
         about = self.department(complaint.about_department)
         if about and userid in about.members and userid != about.leader and not self.sees_everything(userid):
             return False
-        if complaint.emergency and userid in self.duty_people():
+        if action == "accept" and complaint.emergency and userid in self.duty_people():
             return True
         return self.may_handle(userid, complaint.department)
 

@@ -22,3 +22,38 @@ def connect(url: str | None) -> redis.Redis:
 
 def is_embedded(client: redis.Redis) -> bool:
     return type(client).__module__.startswith("fakeredis")
+
+
+class WriteBehind:
+    """Redis writes held back until the database transaction they belong to
+    has committed. A dialog step must not move on in Redis while the
+    complaint it produced is rolled back in the database (WeCom would retry
+    the message against a dialog that already forgot it). Reads see the
+    held writes, so a handler reads its own changes."""
+
+    def __init__(self, client: redis.Redis):
+        self.client = client
+        self.pending: dict[str, tuple[str | None, int | None]] = {}
+
+    def get(self, key: str) -> str | None:
+        if key in self.pending:
+            return self.pending[key][0]
+        return self.client.get(key)
+
+    def set(self, key: str, value, ex: int | None = None) -> None:
+        self.pending[key] = (str(value), ex)
+
+    def delete(self, key: str) -> None:
+        self.pending[key] = (None, None)
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        pipe = self.client.pipeline(transaction=True)
+        for key, (value, expiry) in self.pending.items():
+            if value is None:
+                pipe.delete(key)
+            else:
+                pipe.set(key, value, ex=expiry)
+        pipe.execute()
+        self.pending.clear()

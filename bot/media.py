@@ -25,24 +25,31 @@ class MediaFetcher:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
 
-    def fetch_due(self) -> int:
-        with self.db.session() as session:
-            ids = claim_due(session, Attachment, utcnow(), self.claim_seconds, 10)
-        for attachment_id in ids:
-            self._fetch(attachment_id)
-        return len(ids)
+    def fetch_due(self, limit: int = 10) -> int:
+        tried: set[int] = set()
+        for _ in range(limit):
+            with self.db.session() as session:
+                ids = claim_due(session, Attachment, utcnow(), self.claim_seconds, 1, tried)
+            if not ids:
+                break
+            tried.add(ids[0])
+            self._fetch(ids[0])
+        return len(tried)
 
     def _fetch(self, attachment_id: int) -> None:
         with self.db.session() as session:
             attachment = session.get(Attachment, attachment_id)
             try:
                 media = self.client.get_media(attachment.media_id)
+                path = self._path_for(attachment, media.filename, media.content_type)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(media.content)
             except WeComError as error:
                 self._record_failure(attachment, error)
                 return
-            path = self._path_for(attachment, media.filename, media.content_type)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(media.content)
+            except OSError as error:  # disk full, permissions: worth retrying later
+                self._record_failure(attachment, WeComError(-3, f"保存文件失败：{error}"))
+                return
             attachment.path = str(path)
             attachment.content_type = media.content_type
             attachment.size = len(media.content)

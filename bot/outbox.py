@@ -107,17 +107,24 @@ class OutboxSender:
         self.settings = settings
 
     def deliver_due(self, now: datetime | None = None) -> DeliveryReport:
-        now = now or utcnow()
+        """Claim and send one row at a time: a claim is fresh when its send
+        starts, so a slow WeCom cannot let a claim lapse into a double send."""
         report = DeliveryReport()
-        with self.db.session() as session:
-            ids = claim_due(session, OutboxMessage, now, self.settings.claim_seconds, self.settings.batch_size)
-        for row_id in ids:
-            self._deliver(row_id, report)
+        tried: set[int] = set()
+        for _ in range(self.settings.batch_size):
+            with self.db.session() as session:
+                ids = claim_due(session, OutboxMessage, now or utcnow(), self.settings.claim_seconds, 1, tried)
+            if not ids:
+                break
+            tried.add(ids[0])
+            self._deliver(ids[0], report)
         return report
 
     def _deliver(self, row_id: int, report: DeliveryReport) -> None:
         with self.db.session() as session:
             row = session.get(OutboxMessage, row_id)
+            if row.status != "pending":
+                return  # superseded meanwhile (a card already acted on)
             wait = self._rate_limit_wait(session, row)
             if wait:
                 row.next_attempt_at = utcnow() + wait

@@ -103,9 +103,11 @@ def alert_emergency(session: Session, services: Services, complaint: Complaint, 
 
 
 def emergency_contacts(services: Services, department: str | None) -> list[str]:
-    directory = services.settings.directory
-    leaders = [d.leader for d in directory.departments if d.name == department and d.leader]
-    return list(dict.fromkeys([*directory.duty, *leaders, *directory.supervisors]))
+    """Who is on duty right now, the department's leader, the supervising leaders."""
+    directory = services.directory()
+    people = [*directory.on_duty(services.local_now()), directory.leader_of(department),
+              *directory.settings.supervisors]
+    return list(dict.fromkeys(p for p in people if p))
 
 
 def _complained_about(services: Services, intake: Intake) -> str | None:

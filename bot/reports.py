@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from bot import complaints as c
 from bot.models import Complaint, ComplaintEvent, Deadline, Survey, utcnow
 from bot.services import Services
+from bot.spreadsheet import append_header, append_row
 
 NO_PLACE, NO_CATEGORY, NO_DEPARTMENT, NO_REASON = "（未填写地点）", "（未分类）", "（未分派）", "（未写理由）"
 TOP = 10
@@ -424,14 +425,11 @@ def write_xlsx(report: Report, rows: list[dict], path, include_people: bool) -> 
 
 
 def _fill_sheet(sheet, headers: list[str], data: list) -> None:
-    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    append_header(sheet, headers)
     for values in data:
-        sheet.append(list(values))
+        append_row(sheet, values)
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.number_format = _number_format(cell.value) or cell.number_format

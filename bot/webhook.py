@@ -96,10 +96,14 @@ class Conversation:
     def _handle(self, row_id: int) -> str | None:
         try:
             with self.services.db.session() as session:
-                outcome = dispatch(Context(self.inbound, session, self.services))
+                context = Context(self.inbound, session, self.services)
+                outcome = dispatch(context)
                 reply = self._deliverable(session, outcome.reply)
                 self._mark(session, row_id, "handled", reply=reply)
+            context.kv.flush()
             return reply
+        except (SQLAlchemyError, RedisError):
+            raise  # storage trouble: 503, the message stays "received" and WeCom's retry handles it
         except Exception as exc:  # the message is stored: answer kindly, keep the trace in the log
             log.exception("处理消息 #%s 时出错", row_id)
             reply = self.services.texts("internal_error", phone=self.services.settings.service.phone)

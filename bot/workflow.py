@@ -80,9 +80,14 @@ def perform(session: Session, directory: Directory, complaint: Complaint, name: 
     action = check(directory, complaint, name, actor)
     if action.needs_text and not (text or "").strip():
         raise WorkflowError("needs_text", action=action.label, number=complaint.number)
-    action.apply(complaint, actor, text)
     target = _paused_from(session, complaint) if name == "resume" else action.target
-    return c.set_status(session, complaint, target, actor, action.name, comment=text, data=data)
+    try:
+        event = c.set_status(session, complaint, target, actor, action.name, comment=text, data=data)
+    except c.StaleStatus:  # someone else acted first
+        raise WorkflowError("wrong_state", number=complaint.number, action=action.label,
+                            status=c.status_label(complaint.status), who=last_actor_name(directory, complaint))
+    action.apply(complaint, actor, text)
+    return event
 
 
 def _paused_from(session: Session, complaint: Complaint) -> str:
@@ -141,5 +146,5 @@ def _check_permission(directory: Directory, complaint: Complaint, action: Action
         if not directory.may_approve(actor, complaint.department):
             raise WorkflowError("not_approver", number=complaint.number)
         return
-    if not directory.may_handle_complaint(actor, complaint):
+    if not directory.may_handle_complaint(actor, complaint, action.name):
         raise WorkflowError("not_your_department", number=complaint.number, department=complaint.department)

@@ -50,7 +50,7 @@ class IntakeDialog:
         self.ctx = ctx
         self.services = ctx.services
         settings = ctx.services.settings.dialog
-        self.store = DialogStore(ctx.services.redis, ctx.services.settings.redis_prefix, settings.keep_hours * 3600)
+        self.store = DialogStore(ctx.kv, ctx.services.settings.redis_prefix, settings.keep_hours * 3600)
         self.idle_seconds = settings.idle_minutes * 60
         self.max_failures = settings.max_failures
 

@@ -2,11 +2,12 @@
 what it gives back (the text for the passive reply)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
 from bot.inbound import Inbound
+from bot.kv import WriteBehind
 from bot.services import Services
 
 
@@ -15,6 +16,13 @@ class Context:
     inbound: Inbound
     session: Session
     services: Services
+    # Short-lived state (dialogs, pointers): written to Redis only after the
+    # database has committed this message's work.
+    kv: WriteBehind = field(default=None)
+
+    def __post_init__(self):
+        if self.kv is None:
+            self.kv = WriteBehind(self.services.redis)
 
     @property
     def user(self) -> str:

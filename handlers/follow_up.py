@@ -36,9 +36,14 @@ def on_text(ctx: Context, text: str) -> str | None:
 
 
 def _names_another_place(ctx: Context, text: str, visit: Survey) -> bool:
-    """"5号楼的路灯不好使了" while a visit about 3号楼 waits is a new complaint."""
-    place = ctx.services.classifier.classify(text).location
-    return bool(place) and place != visit.complaint.location
+    """"5号楼的路灯不好使了" while a visit about 3号楼's plumbing waits is a new
+    complaint, not an answer: another place, or (in words that name a
+    problem) another kind of problem."""
+    found = ctx.services.classifier.classify(text)
+    if found.location and found.location != visit.complaint.location:
+        return True
+    names_a_problem = survey.read_answer(text) is not None and len(text.strip()) > 6
+    return names_a_problem and found.category != visit.complaint.category
 
 
 def on_click(ctx: Context, number: str, choice: str) -> None:
@@ -57,13 +62,13 @@ def _record(ctx: Context, visit: Survey, answer: survey.Answer, comment: str | N
     reply = survey.record(ctx.session, ctx.services, visit, answer, comment, utcnow())
     reopened = visit.complaint.status == complaints.REOPENED != before  # this answer reopened it
     if reopened and len(comment or "") < DETAIL_BELOW_CHARS:
-        ctx.services.redis.set(_comment_key(ctx), str(visit.id), ex=3600)
+        ctx.kv.set(_comment_key(ctx), str(visit.id), ex=3600)
         reply += "\n" + ctx.text("survey_ask_detail")
     return reply
 
 
 def _add_comment(ctx: Context, visit: Survey, text: str) -> str:
-    ctx.services.redis.delete(_comment_key(ctx))
+    ctx.kv.delete(_comment_key(ctx))
     visit.comment = "\n".join(filter(None, [visit.comment, text.strip()]))
     complaint = visit.complaint
     complaints.record_event(ctx.session, complaint, ctx.user, "survey_comment", comment=text.strip())
@@ -72,7 +77,7 @@ def _add_comment(ctx: Context, visit: Survey, text: str) -> str:
 
 
 def _comment_awaited(ctx: Context) -> Survey | None:
-    survey_id = ctx.services.redis.get(_comment_key(ctx))
+    survey_id = ctx.kv.get(_comment_key(ctx))
     return ctx.session.get(Survey, int(survey_id)) if survey_id else None
 
 

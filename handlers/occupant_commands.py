@@ -30,7 +30,7 @@ def run(ctx: Context, text: str) -> str | None:
     complaint = complaints.find_by_number(ctx.session, number)
     if complaint is None or complaint.occupant_id != ctx.user:
         return ctx.text("complaint_not_found", number=number)
-    if word in ("补充",):
+    if word == "补充":
         return supplement(ctx, complaint, rest, None) if rest else _await_supplement(ctx, complaint)
     if word in ("撤销", "撤回"):
         return withdraw(ctx, complaint)
@@ -66,7 +66,7 @@ def supplement(ctx: Context, complaint: Complaint, text: str | None, media_id: s
 
 def _await_supplement(ctx: Context, complaint: Complaint) -> str:
     settings = ctx.services.settings
-    DialogStore(ctx.services.redis, settings.redis_prefix, 600).set_supplement_target(ctx.user, complaint.number)
+    DialogStore(ctx.kv, settings.redis_prefix, 600).set_supplement_target(ctx.user, complaint.number)
     return ctx.text("supplement_waiting", number=complaint.number)
 
 
@@ -74,7 +74,11 @@ def withdraw(ctx: Context, complaint: Complaint) -> str:
     if complaint.status not in complaints.WITHDRAWABLE:
         return ctx.text("withdraw_not_allowed", number=complaint.number,
                         status=complaints.status_label(complaint.status), phone=ctx.services.settings.service.phone)
-    complaints.set_status(ctx.session, complaint, complaints.WITHDRAWN, ctx.user, "withdrawn")
+    try:
+        complaints.set_status(ctx.session, complaint, complaints.WITHDRAWN, ctx.user, "withdrawn")
+    except complaints.StaleStatus:  # staff took it on at the same moment
+        return ctx.text("withdraw_not_allowed", number=complaint.number,
+                        status=complaints.status_label(complaint.status), phone=ctx.services.settings.service.phone)
     lifecycle.after_withdrawal(ctx.session, ctx.services, complaint)
     return ctx.text("withdrawn", number=complaint.number)
 

@@ -129,7 +129,7 @@ def _ask_for_words(ctx: Context, complaint: Complaint, action: str) -> str:
 
 def completion_photo(ctx: Context) -> str | None:
     """A photo from staff right after 完成 TS… belongs to that complaint."""
-    store = DialogStore(ctx.services.redis, ctx.services.settings.redis_prefix, 600)
+    store = DialogStore(ctx.kv, ctx.services.settings.redis_prefix, 600)
     number = store.supplement_target(ctx.user)
     complaint = complaints.find_by_number(ctx.session, number) if number else None
     if complaint is None or not ctx.services.directory().may_handle_complaint(ctx.user, complaint):
@@ -141,7 +141,7 @@ def completion_photo(ctx: Context) -> str | None:
 
 def _completion_photos_go_to(ctx: Context, complaint: Complaint) -> None:
     settings = ctx.services.settings
-    DialogStore(ctx.services.redis, settings.redis_prefix, 600).set_supplement_target(ctx.user, complaint.number)
+    DialogStore(ctx.kv, settings.redis_prefix, 600).set_supplement_target(ctx.user, complaint.number)
 
 
 def _refusal(ctx: Context, refused: WorkflowError, action: str) -> str:

@@ -90,7 +90,7 @@ def test_a_sync_adds_departments_people_and_leaders_and_config_wins_on_conflicts
     assert directory.is_staff("qian.ayi") and directory.may_handle("qian.ayi", CLEANING)
     assert not directory.may_handle("qian.ayi", ENGINEERING)
     assert not directory.is_staff("sun.new")  # config's 工程维修部 does not list them
-    assert directory.leads(LI) == [] and directory.leads(WANG) == [ENGINEERING]
+    assert directory.leader_of(ENGINEERING) == WANG
 
     # With the sync switched off, what it stored is not used.
     plain = Directory.load(DirectorySettings(**DIRECTORY), redis_client, key_prefix)

@@ -22,6 +22,7 @@ from bot.console.auth import login_required
 from bot.console.queries import Filters, filtered, visible_complaints
 from bot.models import Attachment, Complaint, Deadline, Survey, utcnow
 from bot.reports import on_time
+from bot.spreadsheet import append_header, append_row
 from bot.wecom.client import WeComError
 from bot.workflow import WorkflowError
 
@@ -251,22 +252,15 @@ def _overdue_count(db, ids: list[int]) -> int:
 
 def _workbook(services, rows: list[Complaint]) -> io.BytesIO:
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     book = Workbook()
     sheet = book.active
     sheet.title = "投诉列表"
-    headers = ("编号", "登记时间", "状态", "类别", "子类", "地点", "负责部门", "紧急", "问题")
-    sheet.append(headers)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
+    append_header(sheet, ("编号", "登记时间", "状态", "类别", "子类", "地点", "负责部门", "紧急", "问题"))
     for c in rows:
-        sheet.append((c.number, c.created_at.astimezone(services.tz).strftime("%Y-%m-%d %H:%M"),
-                      complaints.status_label(c.status), c.category, c.subcategory or "", c.location or "",
-                      c.department or "", "是" if c.emergency else "", c.description))
-        for cell in sheet[sheet.max_row]:
-            if isinstance(cell.value, str) and cell.value.startswith("="):
-                cell.data_type = "s"  # what people wrote is text, never a formula Excel would run
+        append_row(sheet, (c.number, c.created_at.astimezone(services.tz).strftime("%Y-%m-%d %H:%M"),
+                           complaints.status_label(c.status), c.category, c.subcategory or "", c.location or "",
+                           c.department or "", "是" if c.emergency else "", c.description))
     for column, width in zip("ABCDEFGHI", (18, 18, 10, 10, 10, 16, 14, 6, 60)):
         sheet.column_dimensions[column].width = width
     buffer = io.BytesIO()
