@@ -142,13 +142,14 @@ def directory() -> None:
 @config_option
 def directory_sync(config_path) -> None:
     """立即从企业微信通讯录同步部门与负责人（需在配置中开启 directory.sync.enabled）。"""
-    from bot.directory_sync import sync_directory
+    from bot.directory_sync import staff_departments, sync_directory
 
     setup_logging()
     services = ready_services(settings_or_exit(config_path), migrate=False)
     if not services.settings.directory.sync.enabled:
         click.echo("提示：directory.sync.enabled 未开启，同步结果不会被使用。", err=True)
-    snapshot = sync_directory(services.wecom, services.redis, services.settings.redis_prefix)
+    snapshot = sync_directory(services.wecom, services.redis, services.settings.redis_prefix,
+                              staff_departments(services.settings))
     click.echo(f"已同步 {len(snapshot['departments'])} 个部门、{len(snapshot['names'])} 人")
 
 

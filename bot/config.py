@@ -146,6 +146,9 @@ class DutyShift(_Section):
 class DirectorySync(_Section):
     enabled: bool = False  # also read departments and leaders from WeCom's contacts
     interval_minutes: float = Field(60, gt=0)
+    # Which WeCom departments are logistics staff. Empty: the departments that
+    # config.yaml and the routing name. Everyone else stays an occupant.
+    departments: list[str] = []
 
 
 class DirectorySettings(_Section):

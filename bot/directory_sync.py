@@ -14,9 +14,13 @@ from bot.wecom.client import WeComClient
 log = logging.getLogger(__name__)
 
 
-def fetch_directory(client: WeComClient) -> dict:
+def fetch_directory(client: WeComClient, wanted: set[str] | None = None) -> dict:
+    """Only the `wanted` departments: the whole company is in WeCom, but only
+    logistics staff may act on complaints."""
     departments, names = [], {}
     for department in client.department_list():
+        if wanted is not None and department["name"] not in wanted:
+            continue
         users = client.user_list(department["id"])
         members, leader = [], None
         for user in users:
@@ -28,8 +32,18 @@ def fetch_directory(client: WeComClient) -> dict:
     return {"departments": departments, "names": names}
 
 
-def sync_directory(client: WeComClient, store: redis.Redis, prefix: str) -> dict:
-    snapshot = fetch_directory(client)
+def staff_departments(settings) -> set[str]:
+    """The departments whose members are staff: listed for the sync, or else
+    those config.yaml and the routing name."""
+    if settings.directory.sync.departments:
+        return set(settings.directory.sync.departments)
+    routing = settings.routing
+    return ({d.name for d in settings.directory.departments} | set(routing.by_category.values())
+            | {rule.department for rule in routing.rules} | {routing.default})
+
+
+def sync_directory(client: WeComClient, store: redis.Redis, prefix: str, wanted: set[str] | None = None) -> dict:
+    snapshot = fetch_directory(client, wanted)
     store.set(prefix + SYNCED_KEY, json.dumps(snapshot, ensure_ascii=False))
     log.info("已从企业微信通讯录同步 %d 个部门、%d 人", len(snapshot["departments"]), len(snapshot["names"]))
     return snapshot

@@ -10,7 +10,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot.deadlines import DeadlineScan
-from bot.directory_sync import sync_directory
+from bot.directory_sync import staff_departments, sync_directory
 from bot.models import utcnow
 from bot.report_push import push_weekly_report
 from bot.services import Services
@@ -37,7 +37,8 @@ def _sync_directory_if_due(services: Services) -> None:
     key = f"{services.settings.redis_prefix}directory:sync-claim"
     if services.redis.set(key, "1", nx=True, ex=int(sync.interval_minutes * 60)):
         try:
-            sync_directory(services.wecom, services.redis, services.settings.redis_prefix)
+            sync_directory(services.wecom, services.redis, services.settings.redis_prefix,
+                           staff_departments(services.settings))
         except Exception:  # keep the tick alive; the next interval retries
             services.redis.delete(key)
             log.exception("同步企业微信通讯录失败，下个周期重试")

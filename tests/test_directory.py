@@ -126,11 +126,13 @@ def test_the_running_app_works_with_a_synced_department(wecom, services, worker,
 def test_the_sync_command_stores_what_wecom_lists(services, settings, fake_wecom, redis_client, tmp_path):
     fill_contacts(fake_wecom)
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump(settings.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    data = settings.model_dump(mode="json")
+    data["directory"]["sync"]["departments"] = [ENGINEERING, CLEANING]  # not the company's root department
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     result = CliRunner().invoke(cli, ["directory", "sync", "--config", str(config)],
                                 env={"DATABASE_URL": "", "REDIS_URL": "", "WECOM_API_BASE_URL": ""})
     assert result.exit_code == 0, result.output
-    assert "已同步 3 个部门、4 人" in result.output  # the root department, 工程维修部, 保洁绿化部
+    assert "已同步 2 个部门" in result.output  # 工程维修部, 保洁绿化部; the root's members stay occupants
     directory = services.directory()
     assert directory.members_of(CLEANING) == ["zhao.baojie", "qian.ayi"] and directory.name_of("qian.ayi") == "钱阿姨"
     assert directory.members_of(SERVICE) == DIRECTORY["departments"][1]["members"]

@@ -3,6 +3,7 @@ administrator password for trial use. Every page needs a login."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -43,6 +44,10 @@ def viewer() -> Viewer | None:
     if not userid:
         return None
     if userid == LOCAL_ADMIN:
+        # A changed or removed password ends the sessions it opened.
+        current = _password_mark(services().settings.console.admin_password)
+        if not current or not hmac.compare_digest(session.get("password_mark", ""), current):
+            return None
         return Viewer(LOCAL_ADMIN, "本地管理员", local_admin=True)
     directory = services().directory()
     if not directory.is_staff(userid):
@@ -75,7 +80,16 @@ def oauth_redirect(state: str) -> str:
 def start_session(userid: str) -> None:
     session.clear()
     session["userid"] = userid
+    if userid == LOCAL_ADMIN:
+        session["password_mark"] = _password_mark(services().settings.console.admin_password)
     session.permanent = True
+
+
+def _password_mark(password: str | None) -> str:
+    """A fingerprint of the password (never the password) kept in the session."""
+    if not password:
+        return ""
+    return hashlib.sha256(("complaint-bot console:" + password).encode()).hexdigest()
 
 
 def safe_next(target: str | None) -> str:
