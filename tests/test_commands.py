@@ -1,0 +1,39 @@
+"""The commands a new user tries first: classify, chat and demo."""
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from bot.cli import main as cli
+
+KEYS = {"category", "subcategory", "emergency", "location", "mood", "wants_compensation"}
+
+
+def test_classify_reads_lines_and_writes_one_json_object_each():
+    lines = "三号楼２０１卫生间漏水\n\n电梯里有人被困住了，快来人！\n前台工作人员态度很差\n"
+    result = CliRunner().invoke(cli, ["classify"], input=lines)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert len(rows) == 3 and all(set(row) == KEYS for row in rows)
+    assert rows[0]["location"] == "3号楼201" and rows[0]["emergency"] is False
+    assert rows[1]["emergency"] is True and rows[1]["category"] == "突发事件"
+    assert (rows[2]["category"], rows[2]["subcategory"]) == ("管理服务", "服务态度")
+
+
+def test_chat_runs_the_real_dialog_in_the_terminal():
+    script = "宿舍的空调坏了\n5号楼301\n跳过\n/图片\n好了\n跳过\n确认\n进度\n/退出\n"
+    result = CliRunner().invoke(cli, ["chat", "--user", "term.user"], input=script)
+    assert result.exit_code == 0, result.output
+    assert "请问具体在什么地方" in result.output and "收到第 1 张照片" in result.output
+    assert "已为您登记，编号 TS" in result.output and "推送给" in result.output  # the department's card
+    assert "您最近的投诉" in result.output
+
+
+def test_demo_tells_the_whole_story_and_exits_0():
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 0, result.output
+    for shown in ("原样返回解密后的 echostr", "回复与第一次相同", "[点击卡片按钮“受理”]", "现在不能受理",
+                  "驳回", "已同意", "处理完毕", "【时限提醒】", "【超时·第 1 级】", "【超时·第 2 级】", "回访",
+                  "已重新打开", "【紧急】", "已撤销", "HTTP 403", "受理及时率", "管理后台：http://127.0.0.1:"):
+        assert shown in result.output, shown
