@@ -42,7 +42,11 @@ def _names_another_place(ctx: Context, text: str, visit: Survey) -> bool:
     found = ctx.services.classifier.classify(text)
     if found.location and found.location != visit.complaint.location:
         return True
-    names_a_problem = survey.read_answer(text) is not None and len(text.strip()) > 6
+    # Praise names no problem, and "没修好…" is about the visited complaint;
+    # only a complaint-like negative ("空调又不好使了…") may be another one.
+    answer = survey.read_answer(text)
+    names_a_problem = (answer is not None and not answer.solved and len(text.strip()) > 6
+                       and not any(phrase in text for phrase in survey.NOT_SOLVED))
     return names_a_problem and found.category != visit.complaint.category
 
 
