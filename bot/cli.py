@@ -39,14 +39,7 @@ def worker(config_path) -> None:
     """只运行后台发送（outbox 推送与附件下载），用于多进程部署。"""
     from bot.worker import Worker
 
-    setup_logging()
-    services = ready_services(settings_or_exit(config_path), migrate=False)
-    if services.embedded_redis:
-        raise click.ClickException("独立 worker 需要共享的 Redis：请设置 REDIS_URL")
-    try:
-        Worker(services).run_forever()
-    except KeyboardInterrupt:
-        pass
+    _run_standalone(config_path, "独立 worker", lambda services: Worker(services).run_forever())
 
 
 @main.command()
@@ -55,12 +48,17 @@ def scheduler(config_path) -> None:
     """只运行定时任务（时限提醒、逐级督办、回访），用于多进程部署；可以同时运行多个，不会重复提醒。"""
     from bot.scheduler import run_blocking
 
+    _run_standalone(config_path, "独立的定时任务进程", run_blocking)
+
+
+def _run_standalone(config_path, what: str, run) -> None:
+    """A process of a multi-process deployment: it shares Redis with the others."""
     setup_logging()
     services = ready_services(settings_or_exit(config_path), migrate=False)
     if services.embedded_redis:
-        raise click.ClickException("独立的定时任务进程需要共享的 Redis：请设置 REDIS_URL")
+        raise click.ClickException(f"{what}需要共享的 Redis：请设置 REDIS_URL")
     try:
-        run_blocking(services)
+        run(services)
     except KeyboardInterrupt:
         pass
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -37,3 +38,14 @@ def test_demo_tells_the_whole_story_and_exits_0():
                   "驳回", "已同意", "处理完毕", "【时限提醒】", "【超时·第 1 级】", "【超时·第 2 级】", "回访",
                   "已重新打开", "【紧急】", "已撤销", "HTTP 403", "受理及时率", "管理后台：http://127.0.0.1:"):
         assert shown in result.output, shown
+
+
+def test_standalone_worker_and_scheduler_need_a_shared_redis(tmp_path):
+    config = tmp_path / "config.yaml"
+    database = f"sqlite:///{tmp_path / 'bot.db'}"
+    config.write_text((Path(__file__).parents[1] / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {"DATABASE_URL": database, "REDIS_URL": ""}
+    assert CliRunner().invoke(cli, ["db", "upgrade", "--config", str(config)], env=env).exit_code == 0
+    for command, what in (("worker", "独立 worker"), ("scheduler", "独立的定时任务进程")):
+        result = CliRunner().invoke(cli, [command, "--config", str(config)], env=env)
+        assert result.exit_code != 0 and f"{what}需要共享的 Redis" in result.output
