@@ -11,10 +11,13 @@ from sqlalchemy.orm import Session
 
 
 def claim_due(session: Session, model, now: datetime, claim_seconds: float, limit: int,
-              exclude: set[int] = frozenset()) -> list[int]:
-    """`exclude`: rows this round already worked on (tried once per round)."""
+              exclude: set[int] = frozenset(), also=None) -> list[int]:
+    """`exclude`: rows this round already worked on (tried once per round).
+    `also`: a further condition a row must meet to be claimed."""
     free = or_(model.claimed_until.is_(None), model.claimed_until < now)
     query = select(model.id).where(model.status == "pending", model.next_attempt_at <= now, free)
+    if also is not None:
+        query = query.where(also)
     if exclude:
         query = query.where(model.id.not_in(exclude))
     candidates = session.execute(query.order_by(model.next_attempt_at, model.id).limit(limit)).scalars().all()

@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.claims import backoff_seconds, claim_due
 from bot.config import OutboxSettings
@@ -92,6 +92,18 @@ def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
 
 
 # -- delivery ------------------------------------------------------------------
+def _first_in_line(now: datetime):
+    """A member's messages arrive in the order they were queued: a push waits
+    while an earlier one to the same member is in flight or waiting for its
+    retry. An earlier push held back for quiet hours does not hold up an
+    urgent one. As a side effect one member is never sent to by two workers
+    at once, so the per-member rate limit holds across workers."""
+    earlier = aliased(OutboxMessage)
+    return ~exists().where(
+        earlier.recipient == OutboxMessage.recipient, earlier.id < OutboxMessage.id,
+        earlier.status == "pending", or_(earlier.attempts > 0, earlier.next_attempt_at <= now))
+
+
 @dataclass
 class DeliveryReport:
     sent: int = 0
@@ -113,7 +125,9 @@ class OutboxSender:
         tried: set[int] = set()
         for _ in range(self.settings.batch_size):
             with self.db.session() as session:
-                ids = claim_due(session, OutboxMessage, now or utcnow(), self.settings.claim_seconds, 1, tried)
+                moment = now or utcnow()
+                ids = claim_due(session, OutboxMessage, moment, self.settings.claim_seconds, 1, tried,
+                                also=_first_in_line(moment))
             if not ids:
                 break
             tried.add(ids[0])

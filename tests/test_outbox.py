@@ -112,6 +112,32 @@ def test_transient_failures_are_retried_until_delivered_once(slow, fake_wecom, f
     assert row.status == "sent" and row.attempts == 3
 
 
+def test_a_later_push_never_overtakes_one_waiting_for_its_retry(slow, fake_wecom):
+    sender = sender_for(slow)
+    fake_wecom.fail_next("message/send", errcode=-1, times=1)
+    queue_text(slow, "alice", "第一条")
+    sender.deliver_due()  # fails: backed off for a minute
+    queue_text(slow, "alice", "第二条")
+    queue_text(slow, "bob", "别人的消息")
+
+    sender.deliver_due()
+    assert texts_sent(fake_wecom, "alice") == []  # the second waits behind the first
+    assert texts_sent(fake_wecom, "bob") == ["别人的消息"]  # another member is not held up
+
+    sender.deliver_due(now=utcnow() + LATER)
+    assert texts_sent(fake_wecom, "alice") == ["第一条", "第二条"]
+
+
+def test_a_push_held_for_quiet_hours_does_not_hold_up_an_urgent_one(slow, fake_wecom):
+    sender = sender_for(slow)
+    queue_text(slow, "alice", "明早再说的提醒", not_before=utcnow() + LATER)
+    queue_text(slow, "alice", "紧急：3号楼漏电")
+    sender.deliver_due()
+    assert texts_sent(fake_wecom, "alice") == ["紧急：3号楼漏电"]
+    sender.deliver_due(now=utcnow() + LATER * 2)
+    assert texts_sent(fake_wecom, "alice") == ["紧急：3号楼漏电", "明早再说的提醒"]
+
+
 def test_back_off_grows_with_each_failure(slow, fake_wecom):
     sender = sender_for(slow)
     fake_wecom.fail_next("message/send", errcode=-1, times=3)
