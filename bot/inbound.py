@@ -16,7 +16,7 @@ from wechatpy.enterprise import events as wecom_events
 from wechatpy.enterprise import messages as wecom_messages
 from wechatpy.enterprise import parse_message
 from wechatpy.exceptions import InvalidAppIdException
-from wechatpy.fields import IntegerField, StringField
+from wechatpy.fields import DateTimeField, IntegerField, StringField
 from wechatpy.messages import BaseMessage, VoiceMessage
 from wechatpy.utils import to_text
 
@@ -51,6 +51,12 @@ wecom_messages.MESSAGE_TYPES["file"] = FileMessage
 wecom_messages.MESSAGE_TYPES["voice"] = RecognizedVoiceMessage
 
 
+# Fields longer than the columns they are stored in (WeCom's own limits are
+# lower: a userid has at most 64 characters) and the width of the dedup key.
+LONGEST = {"FromUserName": 64, "MediaId": 256}
+MAX_DEDUP_KEY = 255
+
+
 class CallbackRejected(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
@@ -74,13 +80,14 @@ class Inbound:
         identity is sender + time (+ the card task and button for clicks)."""
         message = self.message
         if message.type != "event":
-            return f"msg:{message.id}" if message.id else f"nomsgid:{message.source}:{message.time}:{_digest(self.xml)}"
+            key = f"msg:{message.id}" if message.id else f"nomsgid:{message.source}:{message.time}:{_digest(self.xml)}"
+            return _bounded(key)
         parts = [message.source, str(message.time), message.event]
         for field in ("task_id", "key"):
             value = getattr(message, field, None)
             if value:
                 parts.append(value)
-        return "evt:" + ":".join(parts)
+        return _bounded("evt:" + ":".join(parts))
 
 
 class CallbackCodec:
@@ -110,8 +117,9 @@ class CallbackCodec:
         _parse_xml(plaintext.encode("utf-8"), "内层")  # hardened check before wechatpy sees it
         try:
             message = parse_message(plaintext)
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
             raise CallbackRejected(400, f"消息结构不完整：{exc}") from None
+        _check_fields(message)
         if not message.source:
             raise CallbackRejected(400, "消息缺少 FromUserName")
         return Inbound(message=message, xml=plaintext)
@@ -148,6 +156,32 @@ class CallbackCodec:
             raise CallbackRejected(403, "ReceiveId 与本企业 CorpID 不符") from None
         except Exception:  # wrong key, bad padding, bad base64: all mean "not for us"
             raise CallbackRejected(400, "密文无法解密") from None
+
+
+def _check_fields(message: BaseMessage) -> None:
+    """Every field the message's type declares holds one text value that
+    reads as its type. Nested or repeated elements and numbers that are not
+    numbers never come from WeCom, and would fail only after storing."""
+    for name, field in message._fields.items():
+        raw = message._data.get(field.name)
+        if raw is not None and not isinstance(raw, str):
+            raise CallbackRejected(400, f"消息字段 {field.name} 格式不正确")
+        if raw is not None and len(raw) > LONGEST.get(field.name, len(raw)):
+            raise CallbackRejected(400, f"消息字段 {field.name} 过长")
+        if isinstance(field, DateTimeField):
+            continue  # CreateTime is read (and checked) as the integer field "time"
+        try:
+            getattr(message, name)
+        except (ValueError, TypeError, OverflowError):
+            raise CallbackRejected(400, f"消息字段 {field.name} 格式不正确") from None
+
+
+def _bounded(key: str) -> str:
+    """A dedup key that fits message_log.dedup_key: a longer one keeps its
+    start and ends with a digest of the whole."""
+    if len(key) <= MAX_DEDUP_KEY:
+        return key
+    return key[:MAX_DEDUP_KEY - 17] + "#" + _digest(key)
 
 
 def _aes_key(encoding_aes_key: str) -> bytes:

@@ -3,26 +3,38 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import click
 
+from bot import log_redaction
 from bot.config import ConfigError, Settings, load_settings
 from bot.services import Services, build_services
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-def setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format=LOG_FORMAT, stream=sys.stderr)
+def setup_logging(level: str | int = "INFO", stream: TextIO | None = None) -> None:
+    """Log to standard error (or ``stream``) unless logging is configured
+    already, and mask phone numbers, ID numbers, names and secrets on every
+    handler of the root logger — ours, or those that were there before."""
+    logging.basicConfig(level=level, format=LOG_FORMAT, stream=stream or sys.stderr)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, log_redaction.RedactingFilter) for f in handler.filters):
+            handler.addFilter(log_redaction.RedactingFilter())
     logging.getLogger("jieba").setLevel(logging.WARNING)
 
 
 def settings_or_exit(config_path: str | None) -> Settings:
+    """The settings, their secrets registered for masking in the logs; on a
+    configuration error the explanation (which never quotes a value) and exit 2."""
     try:
-        return load_settings(config_path)
+        settings = load_settings(config_path)
     except ConfigError as error:
         click.echo(f"配置错误：\n{error}", err=True)
         raise SystemExit(2) from None
+    log_redaction.register_settings(settings)
+    return settings
 
 
 def ready_services(settings: Settings, migrate: bool | None = None) -> Services:

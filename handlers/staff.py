@@ -63,17 +63,24 @@ def on_card_click(ctx: Context, key: str, response_code: str | None) -> None:
     """A button on a task or approval card. The answer goes back as a pushed
     text (a card event's passive reply cannot be a text)."""
     action, _, number = (key or "").partition(":")
+    directory = ctx.services.directory()
     complaint = complaints.find_by_number(ctx.session, number)
-    if complaint is None or action not in workflow.ACTIONS:
+    # Task cards only go to staff and the duty roster: from anyone else a
+    # click is forged, and its answer must not tell whose complaint is where.
+    if complaint is None or action not in workflow.ACTIONS or not _may_press_buttons(directory, ctx.user):
         reply = ctx.text("staff_unknown_button")
     elif action in NEEDS_WORDS:
         reply = _ask_for_words(ctx, complaint, action)
     else:
         try:
-            reply = act(ctx, ctx.services.directory(), complaint, action, None, click_code=response_code)
+            reply = act(ctx, directory, complaint, action, None, click_code=response_code)
         except WorkflowError as refused:
             reply = _refusal(ctx, refused, action)
     outbox.push_text(ctx.session, ctx.user, reply)
+
+
+def _may_press_buttons(directory: Directory, userid: str) -> bool:
+    return directory.is_staff(userid) or userid in directory.duty_people()
 
 
 def todo(ctx: Context, directory: Directory) -> str:

@@ -77,10 +77,13 @@ def _start_of(day: date, tz) -> datetime:
 
 
 def _date(text: str | None) -> date | None:
+    """A day to filter by; none for what is not a date, or too close to the
+    calendar's ends to shift into UTC and to the next day."""
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day and date.min < day < date.max else None
 
 
 def _int(text: str | None, default: int) -> int:

@@ -30,6 +30,18 @@ log = logging.getLogger(__name__)
 blueprint = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                       static_folder="static")
 DASHBOARD_DAYS = 30
+MAX_ID = 2**31 - 1  # the largest id an INTEGER column holds: a larger one is no attachment
+
+
+@blueprint.before_request
+def refuse_nul_characters():
+    """No browser sends a NUL character, and PostgreSQL text cannot hold one:
+    refuse it here rather than fail on it in a query."""
+    values = [request.path, *(part for item in request.args.items(multi=True) for part in item)]
+    if request.method == "POST":
+        values += [part for item in request.form.items(multi=True) for part in item]
+    if any("\x00" in value for value in values):
+        abort(400, "请求中含有无效字符。")
 
 
 # -- signing in and out -------------------------------------------------------------
@@ -173,7 +185,7 @@ def act(number: str):
 def attachment(attachment_id: int):
     services = auth.services()
     with services.db.session() as db:
-        item = db.get(Attachment, attachment_id)
+        item = db.get(Attachment, attachment_id) if attachment_id <= MAX_ID else None
         if item is None or not g.viewer.may_see(services.directory(), item.complaint) or not item.path:
             abort(404)
         path = Path(item.path)
