@@ -5,7 +5,7 @@ import logging
 
 import click
 
-from bot.runtime import ready_services, settings_or_exit, setup_logging
+from bot.runtime import database_errors_explained, ready_services, settings_or_exit, setup_logging
 
 log = logging.getLogger("bot")
 
@@ -127,8 +127,9 @@ def db_upgrade(config_path) -> None:
     setup_logging()
     settings = settings_or_exit(config_path)
     database = Database(settings.database_url)
-    database.upgrade()
-    click.echo(f"数据库已是最新版本（{database.current_revision()}）")
+    with database_errors_explained(settings):
+        database.upgrade()
+        click.echo(f"数据库已是最新版本（{database.current_revision()}）")
 
 
 @main.group()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import time
 from dataclasses import dataclass
 from xml.etree.ElementTree import ParseError
@@ -55,6 +56,8 @@ wecom_messages.MESSAGE_TYPES["voice"] = RecognizedVoiceMessage
 # lower: a userid has at most 64 characters) and the width of the dedup key.
 LONGEST = {"FromUserName": 64, "MediaId": 256}
 MAX_DEDUP_KEY = 255
+
+log = logging.getLogger(__name__)
 
 
 class CallbackRejected(Exception):
@@ -118,7 +121,9 @@ class CallbackCodec:
         try:
             message = parse_message(plaintext)
         except (KeyError, ValueError, TypeError, AttributeError) as exc:
-            raise CallbackRejected(400, f"消息结构不完整：{exc}") from None
+            # The reason WeCom sees stays plain; the parser's words go to the log only.
+            log.info("内层消息无法解析：%s: %s", type(exc).__name__, exc)
+            raise CallbackRejected(400, "消息结构不完整") from None
         _check_fields(message)
         if not message.source:
             raise CallbackRejected(400, "消息缺少 FromUserName")

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from contextlib import contextmanager
 from typing import TextIO
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot import log_redaction
 from bot.config import ConfigError, Settings, load_settings
@@ -44,9 +46,23 @@ def ready_services(settings: Settings, migrate: bool | None = None) -> Services:
     services = build_services(settings)
     if migrate is None:
         migrate = services.db.engine.dialect.name == "sqlite"
-    if migrate:
-        services.db.upgrade()
-    elif not services.db.is_up_to_date():
-        click.echo("数据库结构不是最新版本：请先运行 complaint-bot db upgrade", err=True)
-        raise SystemExit(2)
+    with database_errors_explained(settings):
+        if migrate:
+            services.db.upgrade()
+        elif not services.db.is_up_to_date():
+            click.echo("数据库结构不是最新版本：请先运行 complaint-bot db upgrade", err=True)
+            raise SystemExit(2)
     return services
+
+
+@contextmanager
+def database_errors_explained(settings: Settings):
+    """At start-up an unreachable database ends the command with one line that
+    names the setting, not a traceback (the driver's words carry no password)."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        click.echo(f"无法使用数据库：{reason}\n请检查 {settings.source} 中的 database_url"
+                   "（或环境变量 DATABASE_URL），以及数据库是否已启动。", err=True)
+        raise SystemExit(2) from None

@@ -49,3 +49,19 @@ def test_standalone_worker_and_scheduler_need_a_shared_redis(tmp_path):
     for command, what in (("worker", "独立 worker"), ("scheduler", "独立的定时任务进程")):
         result = CliRunner().invoke(cli, [command, "--config", str(config)], env=env)
         assert result.exit_code != 0 and f"{what}需要共享的 Redis" in result.output
+
+
+def test_an_unreachable_database_at_start_up_is_one_clear_line_not_a_traceback(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.yaml"
+    config.write_text((Path(__file__).parents[1] / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    env = {"DATABASE_URL": f"postgresql://postgres:hunter2@127.0.0.1:{port}/complaints", "REDIS_URL": ""}
+    for command in (["db", "upgrade"], ["serve"]):
+        result = CliRunner().invoke(cli, [*command, "--config", str(config)], env=env)
+        assert result.exit_code == 2, result.output
+        assert "无法使用数据库" in result.output and f"{config} 中的 database_url" in result.output
+        assert "Traceback" not in result.output and "hunter2" not in result.output
