@@ -102,10 +102,11 @@ def _paused_from(session: Session, complaint: Complaint) -> str:
 def check(directory: Directory, complaint: Complaint, name: str, actor: str) -> Action:
     """May this person do this now? Raises WorkflowError saying why not."""
     action = ACTIONS[name]
+    # Permission first: who may not act is not told how far the complaint got.
+    _check_permission(directory, complaint, action, actor)
     if complaint.status not in action.sources:
         raise WorkflowError("wrong_state", number=complaint.number, action=action.label,
                             status=c.status_label(complaint.status), who=last_actor_name(directory, complaint))
-    _check_permission(directory, complaint, action, actor)
     return action
 
 

@@ -94,6 +94,14 @@ def test_staff_of_another_department_cannot_act(wecom, services, command):
     assert [e.kind for e in events_of(services, number)] == ["created"]
 
 
+def test_staff_of_another_department_are_not_told_how_far_a_complaint_got(wecom, services):
+    number = file_directly(services, OCCUPANT, LEAK)
+    say(wecom, LI, f"受理 {number}")
+    reply = say(wecom, KEFU, f"受理 {number}")
+    assert reply == services.texts("not_your_department", number=number, department=ENGINEERING)
+    assert NAMES[LI] not in reply
+
+
 def test_the_department_leader_supervisors_and_administrators_may_act(wecom, services):
     numbers = [file_directly(services, OCCUPANT, f"{i}号楼201卫生间水管漏水", location=f"{i}号楼201")
                for i in (1, 2, 3)]
