@@ -79,7 +79,7 @@ class CallbackSettings(_Section):
     max_body_bytes: int = Field(256 * 1024, ge=1024)
     reply_budget_seconds: float = Field(4.0, gt=0, le=4.8)  # WeCom gives up after 5 s
     user_lock_wait_seconds: float = Field(4.0, gt=0)
-    user_lock_hold_seconds: float = Field(30.0, gt=0)
+    user_lock_hold_seconds: float = Field(10.0, gt=0)  # under WeCom's 15 s of retries: a dead turn is passed
 
 
 class OutboxSettings(_Section):

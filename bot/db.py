@@ -20,7 +20,14 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args = POSTGRES_TIMEOUTS if parsed.get_backend_name() == "postgresql" else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+
+
+# A server that takes the connection but never answers must cost a callback
+# seconds (then a 503 and WeCom's retry), not hold a thread forever.
+POSTGRES_TIMEOUTS = {"connect_timeout": 3, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                     "keepalives_count": 3, "tcp_user_timeout": 10_000}
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

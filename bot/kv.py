@@ -3,6 +3,7 @@ service runs single-process on an embedded Redis-compatible store."""
 from __future__ import annotations
 
 import logging
+import math
 
 import redis
 
@@ -46,14 +47,31 @@ class WriteBehind:
     def delete(self, key: str) -> None:
         self.pending[key] = (None, None)
 
-    def flush(self) -> None:
+    def journal(self) -> list[list] | None:
+        """The held writes as JSON-able [key, value or None, expiry] triples,
+        stored with the message they belong to (bot.kv_journal)."""
+        return [[key, value, expiry] for key, (value, expiry) in self.pending.items()] or None
+
+    def flush(self, marker: tuple[str, int, int] | None = None) -> None:
+        """Apply the held writes at once. ``marker`` (key, message id, expiry)
+        records in the same transaction which message's writes are applied."""
         if not self.pending:
             return
         pipe = self.client.pipeline(transaction=True)
-        for key, (value, expiry) in self.pending.items():
-            if value is None:
-                pipe.delete(key)
-            else:
-                pipe.set(key, value, ex=expiry)
+        apply_writes(pipe, self.journal())
+        if marker:
+            key, message_id, expiry = marker
+            pipe.set(key, message_id, ex=expiry)
         pipe.execute()
         self.pending.clear()
+
+
+def apply_writes(pipe, writes: list[list], age_seconds: float = 0.0) -> None:
+    """Queue journaled writes on a pipeline; ``age_seconds`` after they were
+    first made, an expiry that has run out deletes the key instead."""
+    for key, value, expiry in writes:
+        left = None if expiry is None else math.ceil(expiry - age_seconds)
+        if value is None or (left is not None and left <= 0):
+            pipe.delete(key)
+        else:
+            pipe.set(key, value, ex=left)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text,
+from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
                         TypeDecorator)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -135,6 +135,8 @@ class InboundMessage(Base):
     reply: Mapped[str | None] = mapped_column(Text)
     handled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    # The Redis writes its handling made (bot.kv_journal): replayed if Redis missed them.
+    kv_writes: Mapped[list | None] = mapped_column(JSON(none_as_null=True))
 
 
 class OutboxMessage(Base):
@@ -170,6 +172,11 @@ class DailyCounter(Base):
 class Deadline(Base):
     """A time limit on one stage of a complaint (受理, 方案, 完成, 回访)."""
     __tablename__ = "deadlines"
+    # The scheduler's scan (status = 'open' AND warn_at <= now) reads only the
+    # due rows, not every open one. It also serves queries on status alone; a
+    # separate index on status would be preferred by PostgreSQL's planner,
+    # which cannot tell that open deadlines are mostly not yet due.
+    __table_args__ = (Index("ix_deadlines_status_warn_at", "status", "warn_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
@@ -178,7 +185,7 @@ class Deadline(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime)
     warn_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open / met / cancelled
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open / met / cancelled
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.directory import Directory
 from bot.inbound import CallbackCodec
+from bot.kv_journal import KvJournal
 from bot.texts import Texts
 from bot.user_queue import UserQueue
 from bot.workcalendar import WorkCalendar
@@ -37,6 +38,11 @@ class Services:
     def directory(self) -> Directory:
         """Read per use: a sync from WeCom's contacts may have changed it."""
         return Directory.load(self.settings.directory, self.redis, self.settings.redis_prefix)
+
+    @property
+    def kv_journal(self) -> KvJournal:
+        """Dialog keys live keep_hours; every other journaled key less."""
+        return KvJournal(self.redis, self.settings.redis_prefix, self.settings.dialog.keep_hours * 3600)
 
     def local_now(self) -> datetime:
         return datetime.now(self.tz)

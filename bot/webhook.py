@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, Response, current_app, request
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from bot import outbox
@@ -85,6 +85,8 @@ class Conversation:
             raw_xml=self.inbound.xml, received_at=utcnow(), status="received")
         try:
             with self.services.db.session() as session:
+                # Redis first catches up with what earlier messages committed.
+                self.services.kv_journal.catch_up(session, self.inbound.user)
                 session.add(row)
             return row.id, "received", None
         except IntegrityError:
@@ -99,8 +101,8 @@ class Conversation:
                 context = Context(self.inbound, session, self.services)
                 outcome = dispatch(context)
                 reply = self._deliverable(session, outcome.reply)
-                self._mark(session, row_id, "handled", reply=reply)
-            context.kv.flush()
+                self._mark(session, row_id, "handled", reply=reply, kv_writes=context.kv.journal())
+            context.kv.flush(self.services.kv_journal.marker(self.inbound.user, row_id))
             return reply
         except (SQLAlchemyError, RedisError):
             raise  # storage trouble: 503, the message stays "received" and WeCom's retry handles it
@@ -126,9 +128,10 @@ class Conversation:
         return parts[0]
 
     @staticmethod
-    def _mark(session, row_id: int, status: str, *, reply: str | None, error: str | None = None) -> None:
-        row = session.get(InboundMessage, row_id)
-        row.status, row.reply, row.error, row.handled_at = status, reply, error, utcnow()
+    def _mark(session, row_id: int, status: str, *, reply: str | None, error: str | None = None,
+              kv_writes: list | None = None) -> None:
+        session.execute(update(InboundMessage).where(InboundMessage.id == row_id).values(
+            status=status, reply=reply, error=error, handled_at=utcnow(), kv_writes=kv_writes))
 
 
 def _text_reply_xml(inbound: Inbound, text: str) -> str:

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Callable
 
 from bot import complaints, deadlines, outbox, registration
 from bot.registration import Intake
-from dialogs.answers import (DONE, GREETINGS, MAX_PLACE_CHARS, NO, SKIP, YES, Invalid, is_specific_place, find_since, is_one_of,
-                             meaningful_length, parse_location, parse_phone, parse_since, plain)
+from dialogs.answers import (DIALOG_ANSWERS, DONE, GREETINGS, MAX_PLACE_CHARS, NO, SKIP, THANKS, YES, Invalid,
+                             find_since, is_one_of, is_specific_place, meaningful_length, parse_location,
+                             parse_phone, parse_since, plain)
 from dialogs.emergency import safety_advice
 from dialogs.state import DialogState, DialogStore
 
@@ -85,7 +86,11 @@ class IntakeDialog:
         if is_one_of(turn.text or "", GREETINGS):
             service = self.services.settings.service
             return self.t("welcome", service_name=service.name, duty_phone=service.duty_phone)
+        if is_one_of(turn.text or "", THANKS):
+            return self.t("you_are_welcome")
         command = COMMANDS.get(plain(turn.text or ""))
+        if command is None and is_one_of(turn.text or "", DIALOG_ANSWERS):
+            return self.t("no_dialog_open")  # the answer to a question no longer asked
         if command is not None:  # 人工, 帮助 … with no dialog open are not a complaint's first words
             if command is IntakeDialog.cancel:
                 return self.t("nothing_to_cancel")
