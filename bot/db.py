@@ -21,7 +21,10 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
     connect_args = POSTGRES_TIMEOUTS if parsed.get_backend_name() == "postgresql" else {}
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args)
+    # No ping per checkout (a round trip on every session): a connection that
+    # died is found on use, the pool drops it and the others, and the request
+    # answers 503 for WeCom to retry on fresh connections.
+    return create_engine(url, pool_recycle=1800, pool_size=10, max_overflow=10, connect_args=connect_args)
 
 
 # A server that takes the connection but never answers must cost a callback

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text,
-                        TypeDecorator)
+                        TypeDecorator, text)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -142,6 +142,14 @@ class InboundMessage(Base):
 class OutboxMessage(Base):
     """One push to WeCom (a message to one member, or a card update)."""
     __tablename__ = "outbox"
+    # Only pending rows are ever scanned: the sender's "due" and "first in
+    # line for this member" questions read these small partial indexes.
+    __table_args__ = (
+        Index("ix_outbox_pending_due", "next_attempt_at", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+        Index("ix_outbox_pending_recipient", "recipient", "id", postgresql_where=text("status = 'pending'"),
+              sqlite_where=text("status = 'pending'")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # "message" | "update_card"

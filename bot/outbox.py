@@ -111,6 +111,10 @@ class DeliveryReport:
     failed: int = 0
     deferred: int = 0
 
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.retried + self.failed + self.deferred
+
 
 class OutboxSender:
     def __init__(self, db, client: WeComClient, settings: OutboxSettings):

@@ -23,18 +23,22 @@ class Worker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def run_once(self) -> None:
-        self.sender.deliver_due()
+    def run_once(self) -> bool:
+        """One round; True when there may be more due right away (a full batch)."""
+        report = self.sender.deliver_due()
         self.fetcher.fetch_due()
+        return report.attempted >= self.services.settings.outbox.batch_size
 
     def run_forever(self) -> None:
         log.info("后台发送进程已启动（outbox 与附件下载）")
         while not self._stop.is_set():
+            busy = False
             try:
-                self.run_once()
+                busy = self.run_once()
             except Exception:  # a broken round must not end the loop: log it, try again
                 log.exception("后台任务出错，稍后重试")
-            self._stop.wait(self.services.settings.outbox.poll_seconds)
+            if not busy:  # a backlog is worked off without pausing between batches
+                self._stop.wait(self.services.settings.outbox.poll_seconds)
 
     def start(self) -> "Worker":
         self._thread = threading.Thread(target=self.run_forever, name="outbox-worker", daemon=True)

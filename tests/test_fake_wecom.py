@@ -347,3 +347,16 @@ def test_reply_with_a_wrong_signature_is_refused(sender):
     reply.response._content = forged.encode()
     with pytest.raises(ValueError, match="MsgSignature"):
         reply.xml()
+
+
+def test_latency_holds_every_call_and_zero_answers_at_once(fake_wecom):
+    """The slow-WeCom benchmark relies on it: each call waits ``latency`` seconds."""
+    url = f"{fake_wecom.base_url}/cgi-bin/gettoken"
+    params = {"corpid": fake_wecom.corp_id, "corpsecret": fake_wecom.secret}
+    fake_wecom.set_latency(0.6)
+    started = time.monotonic()
+    assert requests.get(url, params=params, timeout=5).json()["errcode"] == 0
+    waited = time.monotonic() - started
+    fake_wecom.set_latency(0)
+    assert waited >= 0.6  # a lower bound only: the fake must not answer before its latency
+    assert fake_wecom.latency == 0

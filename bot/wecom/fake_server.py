@@ -1,6 +1,7 @@
 """A fake WeCom API for tests and the demo: a real HTTP server on loopback
 that speaks the real endpoints and JSON shapes, records every call, and can be
-told to fail, stall or expire its tokens.
+told to fail, stall or expire its tokens, or answer every call slowly
+(``latency``: a WeCom having a bad day).
 
     with FakeWeCom() as wecom:
         client = WeComClient(wecom.base_url, wecom.corp_id, wecom.secret, wecom.agent_id, redis)
@@ -90,12 +91,13 @@ class _QuietHandler(WSGIRequestHandler):
 
 class FakeWeCom:
     def __init__(self, corp_id: str = "ww_fake_corp", secret: str = "fake-secret", agent_id: int = 1000002,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0, latency: float = 0.0):
         self.corp_id = corp_id
         self.secret = secret
         self.agent_id = agent_id
         self.calls: list[Call] = []
         self.tokens_issued = 0
+        self.latency = latency  # seconds every API call waits before it is answered
         self._host, self._port = host, port
         self._lock = threading.RLock()
         self._state = _State()
@@ -144,6 +146,10 @@ class FakeWeCom:
         return f"http://{self._host}:{self._server.server_port}"
 
     # -- test controls ----------------------------------------------------
+    def set_latency(self, seconds: float) -> None:
+        """Answer every API call only after this many seconds (0: at once)."""
+        self.latency = max(0.0, float(seconds))
+
     def fail_next(self, path: str, *, errcode: int | None = None, http_status: int | None = None,
                   delay: float = 0.0, times: int = 1) -> None:
         with self._lock:
@@ -211,6 +217,8 @@ class FakeWeCom:
         return response(environ, start_response)
 
     def _respond(self, request: Request, path: str, call: Call) -> Response:
+        if self.latency:
+            time.sleep(self.latency)
         failure = self._take_failure(path)
         if failure and failure.delay:
             time.sleep(failure.delay)
@@ -419,10 +427,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--corp-id", default="ww_fake_corp")
     parser.add_argument("--secret", default="fake-secret")
     parser.add_argument("--agent-id", type=int, default=1000002)
+    parser.add_argument("--latency", type=float, default=0.0, help="answer every call after this many seconds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    fake = FakeWeCom(args.corp_id, args.secret, args.agent_id, port=args.port).start()
-    logger.info("corp_id=%s secret=%s agent_id=%s — Ctrl+C to stop", fake.corp_id, fake.secret, fake.agent_id)
+    fake = FakeWeCom(args.corp_id, args.secret, args.agent_id, port=args.port, latency=args.latency).start()
+    logger.info("corp_id=%s secret=%s agent_id=%s latency=%ss — Ctrl+C to stop", fake.corp_id, fake.secret,
+                fake.agent_id, fake.latency)
     try:
         while True:
             time.sleep(3600)
