@@ -39,6 +39,7 @@ from bot.wecom.callback_sender import CallbackSender
 from bot.worker import Worker
 from dialogs.state import DialogStore
 from tests.conftest import AES_KEY, TOKEN
+from tests.dialog_support import complaints_of  # noqa: F401 (re-exported for the fault tests)
 from tests.helpers import NUMBER, answer_for
 
 VENV_BIN = Path(sys.executable).parent
@@ -637,32 +638,24 @@ def assert_invariants(services, talk: Talk, fake_wecom) -> None:
 
 
 # -- reading the invariants -----------------------------------------------------------------------------------
-def message_log(services, user: str | None = None) -> list[InboundMessage]:
+def _detached(services, query) -> list:
+    """Rows read in a session of their own, usable after it has closed."""
     with services.db.session() as session:
-        query = select(InboundMessage).order_by(InboundMessage.id)
-        if user is not None:
-            query = query.where(InboundMessage.from_user == user)
         rows = list(session.execute(query).scalars())
         session.expunge_all()
         return rows
+
+
+def message_log(services, user: str | None = None) -> list[InboundMessage]:
+    query = select(InboundMessage).order_by(InboundMessage.id)
+    if user is not None:
+        query = query.where(InboundMessage.from_user == user)
+    return _detached(services, query)
 
 
 def logged_row(services, msg_id: int) -> InboundMessage | None:
-    with services.db.session() as session:
-        row = session.execute(select(InboundMessage).where(
-            InboundMessage.dedup_key == f"msg:{msg_id}")).scalar_one_or_none()
-        session.expunge_all()
-        return row
-
-
-def complaints_of(services, user: str | None = None) -> list[Complaint]:
-    with services.db.session() as session:
-        query = select(Complaint).order_by(Complaint.id)
-        if user is not None:
-            query = query.where(Complaint.occupant_id == user)
-        rows = list(session.execute(query).scalars())
-        session.expunge_all()
-        return rows
+    rows = _detached(services, select(InboundMessage).where(InboundMessage.dedup_key == f"msg:{msg_id}"))
+    return rows[0] if rows else None
 
 
 def history_of(services, number: str) -> list[ComplaintEvent]:
