@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from bot import complaints, outbox
 from bot.config import StageLimits
@@ -71,7 +71,7 @@ def _open(session: Session, services: Services, complaint: Complaint, stage: str
     share = services.settings.time_limits.remind_at
     warn = timer.extend(now, timer.between(now, due) * share)
     deadline = Deadline(complaint_id=complaint.id, stage=stage, clock=clock, started_at=now, warn_at=warn,
-                        due_at=due, status="open")
+                        due_at=due, status="open", next_check_at=now)  # the next scan works out the rest
     session.add(deadline)
     return deadline
 
@@ -102,7 +102,7 @@ def resume(session: Session, services: Services, complaint: Complaint, actor: st
         stood_still = timer.between(deadline.paused_at, now)
         deadline.due_at = timer.extend(deadline.due_at, stood_still)
         deadline.warn_at = timer.extend(deadline.warn_at, stood_still)
-        deadline.paused_at = None
+        deadline.paused_at, deadline.next_check_at = None, now
         paused = max(paused, stood_still)
     complaints.record_event(session, complaint, actor, "clock_resumed",
                             comment=f"计时暂停了 {_readable(paused)}，各项时限相应顺延",
@@ -112,6 +112,8 @@ def resume(session: Session, services: Services, complaint: Complaint, actor: st
 def on_action(session: Session, services: Services, complaint: Complaint, action: str, actor: str,
               now: datetime) -> None:
     """What a workflow action does to the clocks."""
+    for deadline in _open_deadlines(session, complaint):
+        deadline.next_check_at = now  # the complaint changed: the next scan looks again
     if action in MET_BY:
         meet(session, complaint, MET_BY[action], now)
     if action == "complete":
@@ -169,13 +171,29 @@ class DeadlineScan:
         self.limits = services.settings.time_limits
 
     def run(self) -> None:
-        rows = self.session.execute(select(Deadline).where(
-            Deadline.status == "open", Deadline.paused_at.is_(None), Deadline.warn_at <= self.now)).scalars()
+        rows = self.session.execute(
+            select(Deadline).options(joinedload(Deadline.complaint))
+            .where(Deadline.status == "open", Deadline.paused_at.is_(None), Deadline.next_check_at <= self.now)
+            .order_by(Deadline.id)).scalars()
         for deadline in rows:
             self._remind(deadline)
             self._escalate(deadline)
             self._repush_emergency(deadline)
-        self._progress_updates()
+            self._progress_update(deadline)
+            deadline.next_check_at = self._next_check(deadline)
+
+    def _next_check(self, deadline: Deadline) -> datetime | None:
+        """The first moment after now when this limit has something new to
+        say; None when it never will (every level escalated, no re-alerts,
+        no progress notes)."""
+        moments = [deadline.warn_at, deadline.due_at, *self._escalation_moments(deadline),
+                   self._next_repush(deadline), self._next_progress(deadline)]
+        later = [moment for moment in moments if moment is not None and moment > self.now]
+        return min(later, default=None)
+
+    def _escalation_moments(self, deadline: Deadline) -> list[datetime]:
+        day = self.services.calendar.day_length()
+        return [deadline.due_at + parse_duration(rule.after, day) for rule in self.limits.escalation]
 
     def _push(self, people, key: str, text: str, urgent: bool) -> None:
         not_before = None if urgent else quiet_until(self.services, self.now)
@@ -190,7 +208,7 @@ class DeadlineScan:
                 "department": complaint.department}
 
     def _remind(self, deadline: Deadline) -> None:
-        if self.now >= deadline.due_at or deadline.stage == "follow_up":
+        if not deadline.warn_at <= self.now < deadline.due_at or deadline.stage == "follow_up":
             return  # past due: escalation speaks instead; 回访 is the scheduler's own job
         complaint = deadline.complaint
         people = [complaint.assignee] if complaint.assignee else self.directory.handlers_of(complaint.department)
@@ -217,30 +235,50 @@ class DeadlineScan:
         return list(settings.supervisors if who == "supervisors" else settings.admins)
 
     def _repush_emergency(self, deadline: Deadline) -> None:
-        complaint = deadline.complaint
-        if not (complaint.emergency and deadline.stage == "accept" and self.now >= deadline.due_at):
+        if not self._repushes(deadline) or self.now < deadline.due_at:
             return
-        interval = timedelta(minutes=self.limits.emergency_repush_minutes)
-        round_ = math.floor((self.now - deadline.due_at) / interval)
+        round_ = math.floor((self.now - deadline.due_at) / self._repush_interval())
         text = self.services.texts("emergency_repush", **self._facts(deadline))
         self._push(self.directory.on_duty(self.now.astimezone(self.services.tz)),
                    f"dl{deadline.id}:repush{round_}", text, urgent=True)
 
-    def _progress_updates(self) -> None:
-        rows = self.session.execute(select(Deadline).where(
-            Deadline.status == "open", Deadline.stage == "complete", Deadline.paused_at.is_(None))).scalars()
-        for deadline in rows:
-            complaint = deadline.complaint
-            every = profile_for(self.services, complaint).progress_every
-            if not every or complaint.status == complaints.PENDING:
-                continue
-            timer = Clock(self.services, deadline.clock)
-            elapsed = timer.between(deadline.started_at, self.now)
-            step = parse_duration(every, self.services.calendar.day_length())
-            count = math.floor(elapsed / step)
-            if count >= 1:
-                text = self.services.texts("progress_update", **self._facts(deadline))
-                self._push([complaint.occupant_id], f"progress:{deadline.id}:{count}", text, urgent=False)
+    def _next_repush(self, deadline: Deadline) -> datetime | None:
+        if not self._repushes(deadline) or self.now < deadline.due_at:
+            return None
+        interval = self._repush_interval()
+        return deadline.due_at + interval * (math.floor((self.now - deadline.due_at) / interval) + 1)
+
+    def _repushes(self, deadline: Deadline) -> bool:
+        return deadline.complaint.emergency and deadline.stage == "accept"
+
+    def _repush_interval(self) -> timedelta:
+        return timedelta(minutes=self.limits.emergency_repush_minutes)
+
+    def _progress_update(self, deadline: Deadline) -> None:
+        step = self._progress_step(deadline)
+        if step is None:
+            return
+        count = math.floor(Clock(self.services, deadline.clock).between(deadline.started_at, self.now) / step)
+        if count >= 1:
+            text = self.services.texts("progress_update", **self._facts(deadline))
+            self._push([deadline.complaint.occupant_id], f"progress:{deadline.id}:{count}", text, urgent=False)
+
+    def _next_progress(self, deadline: Deadline) -> datetime | None:
+        step = self._progress_step(deadline)
+        if step is None:
+            return None
+        timer = Clock(self.services, deadline.clock)
+        count = math.floor(timer.between(deadline.started_at, self.now) / step)
+        return timer.extend(deadline.started_at, step * (count + 1))
+
+    def _progress_step(self, deadline: Deadline) -> timedelta | None:
+        """How often the occupant hears how it goes: for an accepted complaint's
+        completion limit, where its profile asks for it."""
+        complaint = deadline.complaint
+        every = profile_for(self.services, complaint).progress_every
+        if deadline.stage != "complete" or not every or complaint.status == complaints.PENDING:
+            return None
+        return parse_duration(every, self.services.calendar.day_length())
 
 
 def quiet_until(services: Services, now: datetime) -> datetime | None:

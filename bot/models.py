@@ -180,11 +180,11 @@ class DailyCounter(Base):
 class Deadline(Base):
     """A time limit on one stage of a complaint (受理, 方案, 完成, 回访)."""
     __tablename__ = "deadlines"
-    # The scheduler's scan (status = 'open' AND warn_at <= now) reads only the
-    # due rows, not every open one. It also serves queries on status alone; a
-    # separate index on status would be preferred by PostgreSQL's planner,
-    # which cannot tell that open deadlines are mostly not yet due.
-    __table_args__ = (Index("ix_deadlines_status_warn_at", "status", "warn_at"),)
+    # The scheduler's scan (status = 'open' AND next_check_at <= now) reads only
+    # the rows with something due, not every open one. It also serves queries on
+    # status alone; a separate index on status would be preferred by
+    # PostgreSQL's planner, which cannot tell that most open rows are not due.
+    __table_args__ = (Index("ix_deadlines_status_next_check_at", "status", "next_check_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
@@ -196,6 +196,9 @@ class Deadline(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open / met / cancelled
     met_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the scan must look at this limit next (a reminder, the next level of
+    # escalation, a re-alert, a progress note); None: nothing more will come.
+    next_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     complaint: Mapped[Complaint] = relationship()
 

@@ -36,6 +36,7 @@ def shutdown(server) -> None:
 def serve_forever(services: Services, host: str, port: int, with_worker: bool = True) -> None:
     """with_worker: the single-process mode, where the outbox sender and the
     scheduler run in this process too."""
+    services.classifier  # load jieba's dictionary now, not during the first callback's 5 seconds
     server = make_server(services, host, port)
     worker = Worker(services).start() if with_worker else None
     scheduler = start_background(services) if with_worker else None

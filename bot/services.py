@@ -32,8 +32,13 @@ class Services:
     user_queue: UserQueue
     texts: Texts
     tz: ZoneInfo
-    classifier: Classifier
     calendar: WorkCalendar
+
+    @property
+    def classifier(self) -> Classifier:
+        """Loaded on first use: only the processes that read messages pay for
+        jieba's dictionary (about a second and 85 MB), not worker or scheduler."""
+        return load_classifier(self.settings.classifier_dir)
 
     def directory(self) -> Directory:
         """Read per use: a sync from WeCom's contacts may have changed it."""
@@ -76,6 +81,5 @@ def build_services(settings: Settings, redis_client: redis.Redis | None = None) 
                              settings.callback.user_lock_hold_seconds),
         texts=Texts.load(settings.texts_file),
         tz=ZoneInfo(settings.timezone),
-        classifier=load_classifier(settings.classifier_dir),
         calendar=WorkCalendar.from_settings(settings),
     )

@@ -198,7 +198,7 @@ def make_overdue(services: Services, number: str) -> None:
                                                       Deadline.status == "open")).scalars().all()
         assert rows, "no open time limit to run out"
         for row in rows:
-            row.warn_at = row.due_at = utcnow() - timedelta(hours=1)
+            row.warn_at = row.due_at = row.next_check_at = utcnow() - timedelta(hours=1)
 
 
 # -- the read-only world ---------------------------------------------------------------

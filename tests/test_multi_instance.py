@@ -123,6 +123,7 @@ def test_two_scheduler_processes_queue_each_reminder_and_escalation_once(deploym
                 deadline.warn_at, deadline.due_at = now - timedelta(minutes=1), now + timedelta(hours=1)
             elif (number, deadline.stage) == (emergency, "accept"):
                 deadline.warn_at, deadline.due_at = now - timedelta(minutes=2), now - timedelta(minutes=1)
+            deadline.next_check_at = now  # moved by hand: the scan must look again
     seen = [ticks(scheduler) for scheduler in schedulers]
     for scheduler, count in zip(schedulers, seen):
         scheduler.wait_log("executed successfully", count=count + 4)
