@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _bench_common import (AES_KEY, CORP_ID, DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, ROOT, TOKEN,  # noqa: E402
+from _bench_common import (AES_KEY, CORP_ID, ROOT, TOKEN, add_server_options,  # noqa: E402
                            TempDatabases, bench_config, delete_redis_keys, environment_note, exit_cleanly_on_sigterm,
                            print_table, ratio, unique_name, write_json)
 
@@ -411,12 +411,9 @@ def report_probes(found: dict, figures: dict) -> None:
 # -- main ---------------------------------------------------------------------------
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL,
-                        help="PostgreSQL server to use (a temporary database is created on it)")
-    parser.add_argument("--redis-url", default=DEFAULT_REDIS_URL)
+    add_server_options(parser)
     parser.add_argument("--repeat", type=int, default=3, help="processes of each kind (and probe runs)")
     parser.add_argument("--callbacks", type=int, default=200, help="callbacks sent to each web process")
-    parser.add_argument("--json", metavar="PATH", help="write the figures as JSON")
     return parser.parse_args(argv)
 
 

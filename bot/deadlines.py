@@ -89,7 +89,8 @@ def cancel_all(session: Session, complaint: Complaint, now: datetime) -> None:
 def pause(session: Session, complaint: Complaint, now: datetime) -> None:
     """Waiting on something outside our control stops the clock."""
     for deadline in _open_deadlines(session, complaint):
-        deadline.paused_at = deadline.paused_at or now
+        # A clock that stands still has nothing to say until resume() (which looks again).
+        deadline.paused_at, deadline.next_check_at = deadline.paused_at or now, None
 
 
 def resume(session: Session, services: Services, complaint: Complaint, actor: str, now: datetime) -> None:

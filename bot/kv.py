@@ -52,17 +52,13 @@ class WriteBehind:
         stored with the message they belong to (bot.kv_journal)."""
         return [[key, value, expiry] for key, (value, expiry) in self.pending.items()] or None
 
-    def flush(self, marker: tuple[str, int, int] | None = None) -> None:
-        """Apply the held writes at once. ``marker`` (key, message id, expiry)
-        records in the same transaction which message's writes are applied."""
-        if not self.pending:
-            return
-        pipe = self.client.pipeline(transaction=True)
-        apply_writes(pipe, self.journal())
-        if marker:
-            key, message_id, expiry = marker
-            pipe.set(key, message_id, ex=expiry)
-        pipe.execute()
+    def flush(self, pipe=None) -> None:
+        """Apply the held writes at once, on ``pipe`` (a transaction the caller
+        adds to and this executes) or a pipeline of its own."""
+        pipe = pipe if pipe is not None else self.client.pipeline(transaction=True)
+        apply_writes(pipe, self.journal() or [])
+        if len(pipe):
+            pipe.execute()
         self.pending.clear()
 
 

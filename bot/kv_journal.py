@@ -10,24 +10,33 @@ from datetime import timedelta
 import redis
 from sqlalchemy import select
 
-from bot.kv import apply_writes
+from bot.kv import WriteBehind, apply_writes
 from bot.models import InboundMessage, utcnow
 
 
 class KvJournal:
+    """Per user, Redis holds a marker (the last message whose writes it has)
+    and, from the start of a turn until its writes have arrived, a "pending"
+    flag. Only a missing marker (Redis lost it) or a flag left by an earlier
+    turn (its writes never arrived) sends a turn to the log to catch up: the
+    usual turn costs one round trip here and one for its writes, no query."""
+
     def __init__(self, client: redis.Redis, prefix: str, window_seconds: float):
         self.client = client
         self.prefix = prefix
         self.window = int(window_seconds)  # the longest-lived journaled key lives this long
 
-    def marker(self, user: str, message_id: int) -> tuple[str, int, int]:
-        """For WriteBehind.flush: this message's writes are the latest applied."""
-        return self._marker_key(user), message_id, self.window
-
     def catch_up(self, session, user: str) -> int:
-        """Apply this user's journaled writes that Redis has not seen, oldest
-        first; returns how many messages' writes were applied."""
-        applied = int(self.client.get(self._marker_key(user)) or 0)
+        """At the start of a turn: raise this turn's flag and apply the user's
+        journaled writes that Redis has not seen, oldest first; returns how
+        many messages' writes were applied."""
+        pipe = self.client.pipeline(transaction=False)
+        pipe.mget(self._marker_key(user), self._pending_key(user))
+        pipe.set(self._pending_key(user), "1", ex=self.window)
+        (marker, pending), _ = pipe.execute()
+        if marker is not None and pending is None:
+            return 0  # Redis has everything
+        applied = int(marker or 0)
         now = utcnow()
         rows = session.execute(
             select(InboundMessage.id, InboundMessage.handled_at, InboundMessage.kv_writes)
@@ -35,12 +44,24 @@ class KvJournal:
                    InboundMessage.kv_writes.is_not(None),
                    InboundMessage.handled_at >= now - timedelta(seconds=self.window))
             .order_by(InboundMessage.id)).all()
+        pipe = self.client.pipeline(transaction=True)
         for row in rows:
-            pipe = self.client.pipeline(transaction=True)
             apply_writes(pipe, row.kv_writes, (now - row.handled_at).total_seconds())
-            pipe.set(self._marker_key(user), row.id, ex=self.window)
-            pipe.execute()
+        pipe.set(self._marker_key(user), rows[-1].id if rows else applied, ex=self.window)
+        pipe.execute()
         return len(rows)
+
+    def flush(self, kv: WriteBehind, user: str, message_id: int) -> None:
+        """After the commit: this message's writes, the marker (when it wrote
+        anything) and the end of the turn's flag, at once."""
+        pipe = self.client.pipeline(transaction=True)
+        if kv.pending:
+            pipe.set(self._marker_key(user), message_id, ex=self.window)
+        pipe.delete(self._pending_key(user))
+        kv.flush(pipe)
 
     def _marker_key(self, user: str) -> str:
         return f"{self.prefix}kv-applied:{user}"
+
+    def _pending_key(self, user: str) -> str:
+        return f"{self.prefix}kv-pending:{user}"

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, aliased
 
 from bot.claims import backoff_seconds, claim_due
@@ -70,12 +71,20 @@ def _add(session: Session, row: OutboxMessage) -> OutboxMessage | None:
     if row.dedup_key is None:
         session.add(row)
         return row
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None  # already queued
-    return row
+    # INSERT … ON CONFLICT DO NOTHING: a push queued before costs one statement,
+    # not a savepoint rolled back (which holds a lock until the transaction ends
+    # and makes the session re-examine every object it has loaded).
+    values = {column.key: getattr(row, column.key) for column in OutboxMessage.__table__.columns
+              if column.key != "id" and getattr(row, column.key) is not None}
+    insert = _dialect_insert(session)(OutboxMessage).values(
+        {"status": "pending", "attempts": 0, "created_at": utcnow(), **values})
+    new_id = session.execute(insert.on_conflict_do_nothing(index_elements=["dedup_key"])
+                             .returning(OutboxMessage.id)).scalar()
+    return None if new_id is None else session.get(OutboxMessage, new_id)
+
+
+def _dialect_insert(session: Session):
+    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:

@@ -102,7 +102,7 @@ class Conversation:
                 outcome = dispatch(context)
                 reply = self._deliverable(session, outcome.reply)
                 self._mark(session, row_id, "handled", reply=reply, kv_writes=context.kv.journal())
-            context.kv.flush(self.services.kv_journal.marker(self.inbound.user, row_id))
+            self.services.kv_journal.flush(context.kv, self.inbound.user, row_id)
             return reply
         except (SQLAlchemyError, RedisError):
             raise  # storage trouble: 503, the message stays "received" and WeCom's retry handles it

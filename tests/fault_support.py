@@ -502,13 +502,13 @@ def freeze_request(redis_server: "RedisServer", database_url: str, services, msg
 
     The database write lock keeps the request just before storing until the
     pause is in force; the request has passed the per-user queue once Redis
-    shows its connection's last command was the GET that follows the turn."""
+    shows its connection's last command was the SET of the journal's flag."""
     assert after in ("store", "commit")
     with redis_server.client() as admin:
         with database_writes_held(database_url):
             flight = send_in_background(send)
-            # After its turn the request's first command is the GET of bot.kv_journal's marker.
-            wait_until(lambda: any(client.get("cmd") == "get" for client in admin.client_list()),
+            # After its turn the request's first round trip reads bot.kv_journal's marker and sets its flag.
+            wait_until(lambda: any(client.get("cmd") == "set" for client in admin.client_list()),
                        what="the callback to take its turn in the per-user queue")
             if after == "store":
                 redis_server.pause("ALL", pause_ms or 5_000)

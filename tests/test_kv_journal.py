@@ -39,3 +39,14 @@ def test_a_message_older_than_the_window_is_not_replayed(services, redis_client,
     journaled(services, "u2", [[f"{key_prefix}ancient", "x", None]], age_seconds=window + 60)
     assert catch_up(services, "u2") == 0
     assert redis_client.get(f"{key_prefix}ancient") is None
+
+
+def test_the_log_is_read_only_when_redis_lost_its_marker_or_a_turn_left_its_flag(services, redis_client,
+                                                                                  key_prefix):
+    key = f"{key_prefix}dialog"
+    journaled(services, "u3", [[key, "state", None]], age_seconds=5)
+    redis_client.set(f"{key_prefix}kv-applied:u3", 0)  # Redis says it has everything
+    assert catch_up(services, "u3") == 0 and redis_client.get(key) is None  # the usual turn: no query
+
+    # That turn never ended (no flush): its flag is still up, so the next turn reads the log.
+    assert catch_up(services, "u3") == 1 and redis_client.get(key) == "state"

@@ -19,7 +19,7 @@ def upgrade() -> None:
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
         batch_op.add_column(sa.Column('next_check_at', bot.models.UTCDateTime(), nullable=True))
     # Every open limit is looked at once by the next scan, which works out its next check.
-    op.execute("UPDATE deadlines SET next_check_at = started_at WHERE status = 'open'")
+    op.execute("UPDATE deadlines SET next_check_at = started_at WHERE status = 'open' AND paused_at IS NULL")
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
         batch_op.drop_index('ix_deadlines_status_warn_at')
         batch_op.create_index('ix_deadlines_status_next_check_at', ['status', 'next_check_at'], unique=False)
