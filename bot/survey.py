@@ -191,10 +191,10 @@ class SurveyRound:
 
     def _remind(self) -> None:
         cutoff = self.now - timedelta(hours=self.settings.remind_after_hours)
-        rows = self.session.execute(select(Survey).where(Survey.status == "sent", Survey.reminded_at.is_(None),
-                                                         Survey.sent_at <= cutoff))
         if deadlines.quiet_until(self.services, self.now):
             return
+        rows = self.session.execute(select(Survey).where(Survey.status == "sent", Survey.reminded_at.is_(None),
+                                                         Survey.sent_at <= cutoff))
         for survey in rows.scalars().all():
             if not self._claim(survey, Survey.reminded_at.is_(None), reminded_at=self.now):
                 continue
