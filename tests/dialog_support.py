@@ -114,32 +114,29 @@ def age_dialog(services: Services, user: str, seconds: float) -> None:
     store.save(user, state, touch=False)
 
 
-def complaints_of(services: Services, user: str | None = None) -> list[Complaint]:
+def detached(services: Services, query) -> list:
+    """Rows read in a session of their own, usable after it has closed."""
     with services.db.session() as session:
-        query = select(Complaint).order_by(Complaint.id)
-        if user is not None:
-            query = query.where(Complaint.occupant_id == user)
         rows = list(session.execute(query).scalars())
         session.expunge_all()
         return rows
 
 
+def complaints_of(services: Services, user: str | None = None) -> list[Complaint]:
+    query = select(Complaint).order_by(Complaint.id)
+    if user is not None:
+        query = query.where(Complaint.occupant_id == user)
+    return detached(services, query)
+
+
 def events_of(services: Services, number: str) -> list[ComplaintEvent]:
-    with services.db.session() as session:
-        rows = list(session.execute(
-            select(ComplaintEvent).join(Complaint).where(Complaint.number == number)
-            .order_by(ComplaintEvent.id)).scalars())
-        session.expunge_all()
-        return rows
+    return detached(services, select(ComplaintEvent).join(Complaint).where(Complaint.number == number)
+                    .order_by(ComplaintEvent.id))
 
 
 def attachments_of(services: Services, number: str) -> list[Attachment]:
-    with services.db.session() as session:
-        rows = list(session.execute(
-            select(Attachment).join(Complaint).where(Complaint.number == number)
-            .order_by(Attachment.id)).scalars())
-        session.expunge_all()
-        return rows
+    return detached(services, select(Attachment).join(Complaint).where(Complaint.number == number)
+                    .order_by(Attachment.id))
 
 
 def queued_texts(services: Services, recipient: str) -> list[str]:

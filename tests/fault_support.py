@@ -34,12 +34,12 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from bot.config import Settings
-from bot.models import Complaint, ComplaintEvent, InboundMessage, OutboxMessage
+from bot.models import InboundMessage, OutboxMessage
 from bot.wecom.callback_sender import CallbackSender
 from bot.worker import Worker
 from dialogs.state import DialogStore
 from tests.conftest import AES_KEY, TOKEN
-from tests.dialog_support import complaints_of  # noqa: F401 (re-exported for the fault tests)
+from tests.dialog_support import complaints_of, detached, events_of  # complaints_of: re-exported for the fault tests
 from tests.helpers import NUMBER, answer_for
 
 VENV_BIN = Path(sys.executable).parent
@@ -638,39 +638,20 @@ def assert_invariants(services, talk: Talk, fake_wecom) -> None:
 
 
 # -- reading the invariants -----------------------------------------------------------------------------------
-def _detached(services, query) -> list:
-    """Rows read in a session of their own, usable after it has closed."""
-    with services.db.session() as session:
-        rows = list(session.execute(query).scalars())
-        session.expunge_all()
-        return rows
-
-
 def message_log(services, user: str | None = None) -> list[InboundMessage]:
     query = select(InboundMessage).order_by(InboundMessage.id)
     if user is not None:
         query = query.where(InboundMessage.from_user == user)
-    return _detached(services, query)
+    return detached(services, query)
 
 
 def logged_row(services, msg_id: int) -> InboundMessage | None:
-    rows = _detached(services, select(InboundMessage).where(InboundMessage.dedup_key == f"msg:{msg_id}"))
+    rows = detached(services, select(InboundMessage).where(InboundMessage.dedup_key == f"msg:{msg_id}"))
     return rows[0] if rows else None
 
 
-def history_of(services, number: str) -> list[ComplaintEvent]:
-    with services.db.session() as session:
-        rows = list(session.execute(select(ComplaintEvent).join(Complaint).where(
-            Complaint.number == number).order_by(ComplaintEvent.id)).scalars())
-        session.expunge_all()
-        return rows
-
-
 def outbox_rows(services) -> list[OutboxMessage]:
-    with services.db.session() as session:
-        rows = list(session.execute(select(OutboxMessage).order_by(OutboxMessage.id)).scalars())
-        session.expunge_all()
-        return rows
+    return detached(services, select(OutboxMessage).order_by(OutboxMessage.id))
 
 
 def assert_refused_for_retry(reply) -> None:
@@ -696,7 +677,7 @@ def assert_complaints_intact(services) -> None:
     status change starts from the status the previous one left, and the
     complaint's status is where the history ends."""
     for complaint in complaints_of(services):
-        events = history_of(services, complaint.number)
+        events = events_of(services, complaint.number)
         kinds = [event.kind for event in events]
         assert kinds and kinds[0] == "created" and kinds.count("created") == 1, (complaint.number, kinds)
         moves = [event for event in events if event.to_status]
