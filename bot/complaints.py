@@ -132,6 +132,14 @@ def latest_of(session: Session, occupant_id: str) -> Complaint | None:
         .order_by(Complaint.id.desc()).limit(1)).scalar_one_or_none()
 
 
+def last_phone_of(session: Session, occupant_id: str) -> str | None:
+    """The contact phone a person left on their latest complaint that has one."""
+    return session.execute(
+        select(Complaint.contact_phone).where(Complaint.occupant_id == occupant_id,
+                                              Complaint.contact_phone.is_not(None))
+        .order_by(Complaint.id.desc()).limit(1)).scalar_one_or_none()
+
+
 def find_by_number(session: Session, number: str) -> Complaint | None:
     return session.execute(select(Complaint).where(Complaint.number == number.upper())).scalar_one_or_none()
 

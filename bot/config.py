@@ -192,6 +192,13 @@ class OutOfScopeTopic(_Section):
     phone: str = ""
 
 
+class FaqEntry(_Section):
+    """A common question and its answer; every keyword group must have a word in the question."""
+    name: str
+    keywords: list[list[str]] = Field(min_length=1)  # e.g. [[食堂, 餐厅], [几点, 开门, 营业]]
+    answer: str = Field(min_length=1)
+
+
 _PERIOD = re.compile(r"([01]\d|2[0-4]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d")
 _DURATION = re.compile(r"(\d+(\.\d+)?[dhm])+")
 
@@ -339,6 +346,7 @@ class Settings(_Section):
     directory: DirectorySettings = DirectorySettings()
     routing: RoutingSettings = RoutingSettings()
     out_of_scope: list[OutOfScopeTopic] = []
+    faq: list[FaqEntry] = []
     # Reasons staff can pick when a complaint is judged 不成立 (有法可依: name the rule).
     invalid_reasons: list[str] = [
         "不属于后勤服务的范围",

@@ -20,6 +20,7 @@ from bot.texts import Texts
 from bot.user_queue import UserQueue
 from bot.workcalendar import WorkCalendar
 from bot.wecom.client import WeComClient
+from dialogs.understanding import Reader
 
 
 @dataclass
@@ -39,6 +40,11 @@ class Services:
         """Loaded on first use: only the processes that read messages pay for
         jieba's dictionary (about a second and 85 MB), not worker or scheduler."""
         return load_classifier(self.settings.classifier_dir)
+
+    @property
+    def reader(self) -> Reader:
+        """Reads each occupant message whole before a dialog decides (same lazy load as the classifier)."""
+        return load_reader(self.settings.classifier_dir)
 
     def directory(self) -> Directory:
         """Read per use: a sync from WeCom's contacts may have changed it."""
@@ -64,6 +70,11 @@ class Services:
 def load_classifier(extra_dir: str | None) -> Classifier:
     """Loaded once per process (jieba's dictionary takes about a second)."""
     return Classifier.load(extra_dir)
+
+
+@lru_cache(maxsize=4)
+def load_reader(extra_dir: str | None) -> Reader:
+    return Reader.load(load_classifier(extra_dir), extra_dir)
 
 
 def build_services(settings: Settings, redis_client: redis.Redis | None = None) -> Services:

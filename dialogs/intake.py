@@ -1,49 +1,39 @@
-"""The intake dialog: from a first message to a registered complaint.
+"""The intake dialog: from what an occupant says to a registered complaint.
 
-Declared as a table: the slot steps (what each asks, when it is needed, how
-an answer is read), the control states (confirmation, edit menu, repeat check,
-emergency check, resumption) and the commands that work at every step.
+Each message arrives already understood (an Utterance: what the person is
+doing and which details it holds). The dialog is a table: for its state, the
+acts it handles itself; every other act has one meaning in every state
+(ACTS_EVERYWHERE) — an emergency is raised, a question answered, a
+correction applied, details filled — so nothing depends on which question
+was asked last. Only what + where are asked for; the rest is offered in the
+summary, which one "确认" turns into a numbered complaint.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from bot import complaints, deadlines, outbox, registration
 from bot.registration import Intake
-from dialogs.answers import (DIALOG_ANSWERS, DONE, GREETINGS, MAX_PLACE_CHARS, NO, SKIP, THANKS, YES, Invalid,
-                             find_since, is_one_of, is_specific_place, meaningful_length, parse_location,
-                             parse_phone, parse_since, plain)
+from dialogs import draft, questions
 from dialogs.emergency import safety_advice
+from dialogs.recent import Recent, RecentStore
 from dialogs.state import DialogState, DialogStore
+from dialogs.understanding import Utterance
+from dialogs.understanding import utterance as u
+from dialogs.understanding.phrases import plain
+from dialogs.understanding.places import merged_place, same_site
 
 if TYPE_CHECKING:  # the handlers import this module: no import cycle at run time
     from handlers.context import Context
 
-MOOD_RANK = {"calm": 0, "upset": 1, "angry": 2}
-# "Don't tell the handling staff who I am": answered at the confirmation.
 ANONYMOUS_WORDS = {"匿名", "匿名提交", "匿名确认", "确认匿名"}
-# What a complaint is about shows in its first lines; classifying a message of
-# many thousand characters would not fit the 5-second reply window.
-CLASSIFY_CHARS = 1000
-# How much of the description the confirmation repeats (a reply holds 2048 bytes).
+EDIT_WORDS = {"修改", "改", "更改", "编辑", "改一下"}
+CONTINUE_WORDS = {"继续", "接着", "继续填写", "继续登记"}
+RESTART_WORDS = {"重来", "重新开始", "重新登记"}
+HELP_WORDS = {"帮助", "help", "怎么用", "使用说明"}
+# How much of the description the summary repeats (a reply holds 2048 bytes).
 SUMMARY_CHARS = 200
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One thing the user sent: words, or a photo."""
-    text: str | None = None
-    media_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Step:
-    name: str
-    label: str  # as shown in the 修改 menu
-    prompt: str  # text key
-    needed: Callable[[dict], bool]
-    accept: Callable[["IntakeDialog", DialogState, Turn], str | None]  # may raise Invalid
 
 
 class IntakeDialog:
@@ -52,224 +42,432 @@ class IntakeDialog:
         self.services = ctx.services
         settings = ctx.services.settings.dialog
         self.store = DialogStore(ctx.kv, ctx.services.settings.redis_prefix, settings.keep_hours * 3600)
+        self.recent = RecentStore(ctx.kv, ctx.services.settings.redis_prefix)
         self.idle_seconds = settings.idle_minutes * 60
         self.max_failures = settings.max_failures
 
     def t(self, key: str, **values) -> str:
         return self.ctx.text(key, **values)
 
-    # -- entry ------------------------------------------------------------
+    # -- entry ------------------------------------------------------------------
     def is_active(self) -> bool:
         return self.store.load(self.ctx.user) is not None
 
-    def handle(self, turn: Turn) -> str:
+    def on_text(self, utterance: Utterance) -> str:
+        state = self.store.load(self.ctx.user)
+        if utterance.act == u.EMERGENCY:  # before anything else, in every state
+            return self._emergency(state, utterance)
+        if state is None:
+            return self._no_draft(utterance)
+        word = plain(utterance.text)
+        if word in RESTART_WORDS:
+            return self._restart()
+        if word in HELP_WORDS:
+            return self._join(self.t("dialog_help"), self._prompt(state))
+        if state.step != "resume" and state.is_idle(self.idle_seconds):
+            return self._pause(state, utterance)
+        own = STATE_ACTS.get(state.step, {}).get(utterance.act) or STATE_WORDS.get(state.step, {}).get(word)
+        handler = own or ACTS_EVERYWHERE.get(utterance.act, IntakeDialog._details)
+        return handler(self, state, utterance)
+
+    def on_photo(self, media_id: str) -> str:
         state = self.store.load(self.ctx.user)
         if state is None:
-            return self.start(turn)
-        command = COMMANDS.get(plain(turn.text or ""))
-        if command:  # 取消, 人工 … mean the same after a pause
-            return command(self, state)
-        if state.step != "resume" and state.is_idle(self.idle_seconds):
-            return self._pause(state, turn)
-        if turn.media_id and state.step != "photos":
-            return self._photo_aside(state, turn.media_id)
-        handler = CONTROL_STATES.get(state.step)
-        if handler:
-            return handler(self, state, turn)
-        return self._answer(state, STEPS_BY_NAME[state.step], turn)
-
-    def start(self, turn: Turn) -> str:
-        if turn.media_id:
-            state = DialogState(step="description", slots={"photos": [turn.media_id]})
+            recent = self.recent_complaint()
+            if recent is not None:
+                complaints.attach_media(self.ctx.session, recent, kind="image", media_id=media_id, actor=self.ctx.user)
+                return self.t("supplement_added", number=recent.number)
+            state = DialogState(step="collect", slots=draft.new_slots())
+            state.slots["photos"].append(media_id)
             self.store.save(self.ctx.user, state)
             return self.t("photo_first")
-        if is_one_of(turn.text or "", GREETINGS):
-            service = self.services.settings.service
-            return self.t("welcome", service_name=service.name, duty_phone=service.duty_phone)
-        if is_one_of(turn.text or "", THANKS):
-            return self.t("you_are_welcome")
-        command = COMMANDS.get(plain(turn.text or ""))
-        if command is None and is_one_of(turn.text or "", DIALOG_ANSWERS):
-            return self.t("no_dialog_open")  # the answer to a question no longer asked
-        if command is not None:  # 人工, 帮助 … with no dialog open are not a complaint's first words
-            if command is IntakeDialog.cancel:
-                return self.t("nothing_to_cancel")
-            return command(self, DialogState(step="description", slots={"photos": []}))
-        state = DialogState(step="description", slots={"photos": []})
-        lead = self._absorb_description(state, turn.text or "")
-        return self._on_emergency_verdict(state, lead) or self._advance(state, lead)
+        if state.complaint_id:  # an emergency already registered: photos go straight to it
+            complaint = self.ctx.session.get(complaints.Complaint, state.complaint_id)
+            complaints.attach_media(self.ctx.session, complaint, kind="image", media_id=media_id, actor=self.ctx.user)
+        else:
+            state.slots.setdefault("photos", []).append(media_id)
+        lead = self.t("photo_received", count=len(state.slots.get("photos", [])) or 1)
+        return self._next(state, lead)
 
-    def _on_emergency_verdict(self, state: DialogState, lead: str | None = None) -> str | None:
-        """Act on what the classifier said about danger: register at once, or
-        ask when unsure — an emergency word is never silently dropped."""
-        verdict = state.slots.pop("emergency_state", "no")
-        if verdict == "yes":
-            return self._emergency(state)
-        if verdict == "unsure":
-            state.step = "emergency_check"
+    def on_location(self, label: str, place: str | None) -> str:
+        """WeCom's 位置 message: its label answers "where"."""
+        reply = self.on_text(Utterance(text=label, act=u.INFORM, place=place or label[:draft.SINCE_CHARS]))
+        return self._join(self.t("location_noted", label=label), reply)
+
+    # -- no draft open ------------------------------------------------------------
+    def _no_draft(self, utterance: Utterance) -> str:
+        act = utterance.act
+        if act in OUTSIDE_A_DRAFT:
+            return OUTSIDE_A_DRAFT[act](self, None, utterance)
+        recent = self.recent_complaint()
+        if recent is not None and act in (u.INFORM, u.REPORT, u.CORRECT, u.UNCLEAR) and self._is_about(recent, utterance):
+            return self._supplement(recent, utterance)
+        if act in (u.YES, u.NO, u.SKIP, u.UNCLEAR):
+            return self.t("no_dialog_open") if act != u.YES else self.t("you_are_welcome")
+        return self._start(utterance)
+
+    def _start(self, utterance: Utterance) -> str:
+        elsewhere = questions.out_of_scope(self.ctx, utterance.text) if not utterance.place else None
+        if elsewhere:  # another office's topic, unless it names a campus place ("考试周宿舍太吵")
+            return elsewhere
+        slots = draft.new_slots(utterance)
+        slots["danger_unsure"] = utterance.emergency_state == "unsure"
+        self._remember_phone(slots)
+        state = DialogState(step="collect", slots=slots)
+        if len(utterance.problems) > 1:
+            return self._offer_two(state, utterance)
+        return self._next(state, self._empathy(state, first=True))
+
+    def _is_about(self, recent: complaints.Complaint, utterance: Utterance) -> bool:
+        """Words after a registration belong to it only when they are about it:
+        its place or none, and no other kind of problem."""
+        if not same_site(utterance.place, recent.location):
+            return False
+        if utterance.act == u.INFORM or not utterance.problem or not utterance.topical:
+            return True
+        found = utterance.classification
+        return found is None or found.category == recent.category or recent.emergency
+
+    def supplement_recent(self, text: str) -> str | None:
+        """"补充一下，…" with no number: the complaint just registered, if there is one."""
+        recent = self.recent_complaint()
+        if recent is None:
+            return None
+        return self._supplement(recent, self.services.reader.read(text, self.services.local_now()))
+
+    def _supplement(self, complaint: complaints.Complaint, utterance: Utterance) -> str:
+        session = self.ctx.session
+        complaints.record_event(session, complaint, self.ctx.user, "supplement", comment=utterance.text)
+        if utterance.place and not complaint.location:
+            complaint.location = utterance.place
+        if utterance.phone and not complaint.contact_phone:
+            complaint.contact_phone = utterance.phone
+        if complaint.emergency:  # responders on their way need every detail at once
+            registration.alert_emergency(session, self.services, complaint, update=utterance.text[:200])
+            return self.t("emergency_update_sent", number=complaint.number)
+        return self.t("supplement_added", number=complaint.number)
+
+    def recent_complaint(self) -> complaints.Complaint | None:
+        recent = self.recent.load(self.ctx.user)
+        complaint = complaints.find_by_number(self.ctx.session, recent.number) if recent else None
+        if complaint is None or complaint.occupant_id != self.ctx.user or complaint.status not in complaints.OPEN_STATUSES:
+            return None
+        return complaint
+
+    # -- acts with one meaning in every state ------------------------------------
+    def _details(self, state: DialogState, utterance: Utterance) -> str:
+        """A report or details: fill every slot the message holds."""
+        if utterance.act == u.REPORT and self._another_matter(state, utterance):
+            return self._offer_two(state, utterance, first=state.slots.get("description"))
+        if utterance.emergency_state == "unsure":
+            state.slots["danger_unsure"] = True
+        if utterance.act == u.UNCLEAR or not draft.fill(state.slots, utterance):
+            if utterance.act == u.UNCLEAR or not self._whole_building(state, utterance):
+                return self._reask(state)
+        return self._next(state, self._empathy(state))
+
+    def _whole_building(self, state: DialogState, utterance: Utterance) -> bool:
+        """"整栋楼都这样" answers "which room?"."""
+        if draft.needs_room(state.slots) and draft.says_whole_building(utterance.text):
+            state.slots["whole_building"] = True
+            return True
+        return False
+
+    def _another_matter(self, state: DialogState, utterance: Utterance) -> bool:
+        """A new, different problem while one is being put together."""
+        slots, found = state.slots, utterance.classification
+        if not slots.get("description") or not utterance.problem or found is None:
+            return False
+        other_place = utterance.place and slots.get("location") and utterance.place not in slots["location"] \
+            and slots["location"] not in utterance.place
+        return bool(other_place or len(utterance.problems) > 1) and found.category != slots.get("category") \
+            or bool(other_place and found.category == slots.get("category") and slots.get("location"))
+
+    def _correct(self, state: DialogState, utterance: Utterance) -> str:
+        slot = draft.correct(state.slots, utterance)
+        if slot is None:
+            state.slots["correcting"] = utterance.correction
+            state.step = "await_correction"
             self.store.save(self.ctx.user, state)
-            return self._join(lead, self.t("ask_emergency_check"))
+            return self.t(f"ask_new_{utterance.correction}")
+        state.slots.pop("correcting", None)
+        return self._next(state, self.t("corrected", what=SLOT_LABELS[slot], value=state.slots[slot]))
+
+    def _correction_given(self, state: DialogState, utterance: Utterance) -> str:
+        """The new value, after "改一下地点" asked for it."""
+        slot = state.slots.get("correcting", "location")
+        if slot not in utterance.contained():
+            return self._reask(state)
+        return self._correct(state, replace(utterance, correction=slot))
+
+    def _skip(self, state: DialogState, utterance: Utterance) -> str:
+        for slot in utterance.skips:
+            state.slots[f"{slot}_declined"] = True
+        if state.step == "confirm":
+            return self._join(self.t("noted"), self.t("confirm_prompt"))
+        return self._next(state, self.t("noted"))
+
+    def _cancel(self, state: DialogState | None, utterance: Utterance) -> str:
+        if state is None:
+            return self.t("nothing_to_cancel")
+        self._restore_or_clear(state)
+        return self.t("cancelled_after_emergency" if state.complaint_id else "cancelled")
+
+    def _human(self, state: DialogState | None, utterance: Utterance) -> str:
+        summary = self._brief(state) if state else utterance.text[:60]
+        note = self.t("human_alert", user=self.services.directory().name_of(self.ctx.user), summary=summary)
+        for person in self.services.settings.directory.customer_service:
+            outbox.push_text(self.ctx.session, person, note)
+        reply = self.t("human_requested", phone=self.services.settings.service.phone)
+        return self._join(reply, self._prompt(state)) if state else reply
+
+    def _progress(self, state: DialogState | None, utterance: Utterance) -> str:
+        from handlers import occupant_commands  # the list lives with the occupant's commands
+        listed = occupant_commands.list_own(self.ctx)
+        return self._join(listed, self.t("draft_still_open"), self._prompt(state)) if state else listed
+
+    def _question(self, state: DialogState | None, utterance: Utterance) -> str:
+        answer = questions.answer(self.ctx, utterance.text)
+        return self._join(answer, self._prompt(state)) if state else answer
+
+    def _smalltalk(self, state: DialogState | None, utterance: Utterance) -> str:
+        if state is not None:
+            return self._prompt(state)
+        if utterance.thanks or self.recent_complaint() is not None:
+            return self.t("you_are_welcome")
+        service = self.services.settings.service
+        return self.t("welcome", service_name=service.name, duty_phone=service.duty_phone)
+
+    def _emoji(self, state: DialogState | None, utterance: Utterance) -> str:
+        return self._prompt(state) if state else self.t("ask_what_happened")
+
+    # -- acts of one state ----------------------------------------------------------
+    def _confirmed(self, state: DialogState, utterance: Utterance) -> str:
+        """"确认" registers; "对，是从上周一开始的" adds the detail and shows the summary again."""
+        if utterance.contained() and draft.fill(state.slots, utterance):
+            return self._next(state, self.t("noted"))
+        return self._next(state) if draft.missing(state.slots) else self._register(state)
+
+    def _anonymous(self, state: DialogState, utterance: Utterance) -> str:
+        state.slots["anonymous"] = True
+        return self._register(state)
+
+    def _not_confirmed(self, state: DialogState, utterance: Utterance) -> str:
+        return self.t("ask_what_to_change")
+
+    def _split_agreed(self, state: DialogState, utterance: Utterance) -> str:
+        parts = state.slots.pop("parts")
+        shared_place = state.slots.get("location")
+        acks, unfinished = [], None
+        for text in parts:
+            slots = draft.new_slots(self.services.reader.read(text, self.services.local_now()))
+            if shared_place:  # "5号楼312空调…，还有卫生间的灯…": the second is in 5号楼312 too
+                slots["location"] = merged_place(slots.get("location"), shared_place)
+            slots["phone"] = state.slots.get("phone")
+            if draft.missing(slots) is None:
+                complaint = registration.register(self.ctx.session, self.services, self._intake(slots))
+                acks.append(self.t("ack_short", number=complaint.number, department=complaint.department))
+                self._remember(complaint)
+            elif unfinished is None:
+                unfinished = slots
+        if unfinished is None:
+            self._restore_or_clear(state)
+            return self._join(*acks)
+        return self._next(DialogState(step="collect", slots=unfinished), self._join(*acks))
+
+    def _split_refused(self, state: DialogState, utterance: Utterance) -> str:
+        parts = state.slots.pop("parts")
+        state.slots["description"] = "；".join(parts)
+        return self._next(state)
+
+    def _repeat_same(self, state: DialogState, utterance: Utterance) -> str:
+        existing = complaints.find_by_number(self.ctx.session, state.slots["repeat_of"])
+        registration.add_to_existing(self.ctx.session, existing, self._intake(state.slots))
+        self._restore_or_clear(state)
+        return self.t("repeat_merged", number=existing.number)
+
+    def _repeat_new(self, state: DialogState, utterance: Utterance) -> str:
+        state.slots["repeat_checked"] = True
+        return self._register(state)
+
+    def _danger_confirmed(self, state: DialogState, utterance: Utterance) -> str:
+        return self._emergency(None, utterance, slots=state.slots)
+
+    def _danger_denied(self, state: DialogState, utterance: Utterance) -> str:
+        state.slots["emergency_checked"] = True
+        return self._next(state, self.t("emergency_check_no"))
+
+    def _emergency_detail(self, state: DialogState, utterance: Utterance) -> str:
+        """After an emergency without a usable place: every word goes to the responders at once."""
+        complaint = self.ctx.session.get(complaints.Complaint, state.complaint_id)
+        place = utterance.place if utterance.place and not draft.place_is_vague(utterance.place) else None
+        if place:
+            complaint.location = draft.merged_place(complaint.location, place)
+            complaints.record_event(self.ctx.session, complaint, self.ctx.user, "location_added",
+                                    comment=complaint.location)
+            registration.alert_emergency(self.ctx.session, self.services, complaint,
+                                         update=f"位置：{complaint.location}（{utterance.text[:100]}）")
+            self._remember(complaint)
+            lead = self.t("emergency_location_sent", location=complaint.location)
+            return self._join(lead, self._restore_or_clear(state) or self.t("emergency_photos"))
+        complaints.record_event(self.ctx.session, complaint, self.ctx.user, "supplement", comment=utterance.text)
+        registration.alert_emergency(self.ctx.session, self.services, complaint, update=utterance.text[:200])
+        self.store.save(self.ctx.user, state)
+        return self._join(self.t("emergency_detail_sent"), self.t("ask_emergency_location"))
+
+    def _resume_yes(self, state: DialogState, utterance: Utterance) -> str:
+        state.step, state.paused_step = state.paused_step or "collect", None
+        state.slots.pop("pending_text", None)
+        self.store.save(self.ctx.user, state)
+        return self._join(self.t("resumed"), self._prompt(state))
+
+    def _resume_no(self, state: DialogState, utterance: Utterance) -> str:
+        """Not the old draft: what was typed when it was found idle, or this message, starts afresh."""
+        pending = state.slots.pop("pending_text", None)
+        self.store.clear(self.ctx.user)
+        fresh = utterance if utterance.act != u.NO else \
+            self.services.reader.read(pending, self.services.local_now()) if pending else None
+        if fresh is None or fresh.act in (u.NO, u.YES, u.SKIP, u.UNCLEAR):
+            return self.t("restarted")
+        return self._no_draft(fresh)
+
+    # -- the emergency ----------------------------------------------------------------
+    def _emergency(self, state: DialogState | None, utterance: Utterance, slots: dict | None = None) -> str:
+        """Action first: register now, alert people now, advise now; only then
+        ask for what is still missing. A draft about something else waits."""
+        update = self._same_emergency(utterance) if slots is None else None
+        if update is not None:
+            return self._supplement(update, utterance)
+        parked = None
+        if slots is None:
+            slots = draft.new_slots(utterance)
+            self._remember_phone(slots)
+            if state is not None and state.complaint_id is None:
+                if self._same_place(state.slots, utterance):
+                    slots = self._merged(state.slots, utterance)
+                else:
+                    parked = state.slots
+            elif state is not None:
+                parked = state.parked
+        slots["emergency"] = True
+        complaint = registration.register(self.ctx.session, self.services, self._intake(slots))
+        self._remember(complaint, kinds=utterance.emergency_kinds)
+        service = self.services.settings.service
+        advice = self._join(safety_advice(self.ctx.text, complaint.description),
+                            self.t("emergency_registered", number=complaint.number, duty_phone=service.duty_phone))
+        after = DialogState(step="emergency_place", slots=slots, complaint_id=complaint.id, parked=parked)
+        if draft.usable_emergency_place(complaint.location):
+            return self._join(advice, self._restore_or_clear(after) or self.t("emergency_photos"))
+        self.store.save(self.ctx.user, after)
+        return self._join(advice, self.t("ask_emergency_location"))
+
+    def _same_emergency(self, utterance: Utterance) -> complaints.Complaint | None:
+        """"人还困在里面" after a lift alarm is news about it, not a second alarm."""
+        recent = self.recent.load(self.ctx.user)
+        complaint = self.recent_complaint() if recent and recent.emergency else None
+        if complaint is None or not set(utterance.emergency_kinds) & set(recent.kinds):
+            return None
+        if utterance.place and complaint.location and utterance.place not in complaint.location \
+                and complaint.location not in utterance.place:
+            return None
+        return complaint
+
+    @staticmethod
+    def _same_place(slots: dict, utterance: Utterance) -> bool:
+        place = slots.get("location")
+        return not utterance.place or not place or utterance.place in place or place in utterance.place
+
+    @staticmethod
+    def _merged(slots: dict, utterance: Utterance) -> dict:
+        merged = dict(slots)
+        merged.pop("description", None)
+        draft.fill(merged, utterance)
+        if slots.get("description"):
+            merged["description"] = f"{utterance.problem}；{slots['description']}"
+        return merged
+
+    def _restore_or_clear(self, state: DialogState) -> str | None:
+        """Back to the complaint an emergency interrupted, if there was one."""
+        if state.parked:
+            restored = DialogState(step="collect", slots=state.parked)
+            return self._next(restored, self.t("back_to_draft", summary=self._brief(restored)))
+        self.store.clear(self.ctx.user)
         return None
 
-    # -- slot steps -------------------------------------------------------
-    def _answer(self, state: DialogState, step: Step, turn: Turn) -> str:
-        placed = self._place_given_early(state, step, turn)
-        if placed:
-            return placed
-        try:
-            extra = step.accept(self, state, turn)
-        except Invalid as wrong:
-            return self._reask(state, self.t(wrong.reason))
+    # -- moving on ---------------------------------------------------------------------
+    def _ask_danger(self, state: DialogState) -> str:
+        state.step = "emergency_check"
+        self.store.save(self.ctx.user, state)
+        return self.t("ask_emergency_check")
+
+    def _next(self, state: DialogState, lead: str | None = None) -> str:
+        if state.slots.pop("danger_unsure", False) and not state.slots.get("emergency_checked"):
+            return self._join(lead, self._ask_danger(state))
+        missing = draft.missing(state.slots)
+        state.step = "collect" if missing else "confirm"
         state.failures = 0
-        urgent = self._on_emergency_verdict(state)
-        if urgent:
-            return urgent
-        if step.needed(state.slots):  # still collecting: more photos may come
-            self.store.save(self.ctx.user, state)
-            return extra or self._prompt(state, step)
-        state.history.append(step.name)
-        return self._advance(state, extra)
-
-    def _place_given_early(self, state: DialogState, step: Step, turn: Turn) -> str | None:
-        """The place, typed where another question was asked ("5号楼301" for
-        "since when?") while the place is still unknown: take it as the place
-        and ask the question again."""
-        if step.name in ("location", "description") or not turn.text or is_specific_place(state.slots.get("location")):
-            return None
-        found = self.services.classifier.classify(turn.text[:CLASSIFY_CHARS]).location
-        if not is_specific_place(found) or meaningful_length(plain(turn.text).replace(plain(found), "", 1)) >= 2:
-            return None
-        self._accept_location(state, turn)
         self.store.save(self.ctx.user, state)
-        return self._join(self.t("place_noted", location=state.slots["location"]),
-                          self._advance(state) if not step.needed(state.slots) else self._prompt(state, step))
+        return self._join(lead, self._prompt(state))
 
-    def _advance(self, state: DialogState, lead: str | None = None) -> str:
-        if state.editing:
-            state.editing = False
-            return self._confirm(state, lead)
-        step = next((s for s in STEPS if s.needed(state.slots)), None)
-        if step is None:
-            return self._confirm(state, lead)
-        state.step = step.name
-        self.store.save(self.ctx.user, state)
-        return self._join(lead, self._prompt(state, step))
+    def _prompt(self, state: DialogState | None) -> str:
+        if state is None:
+            return ""
+        if state.step == "confirm":
+            return self._summary(state)
+        if state.step == "collect":
+            missing = draft.missing(state.slots)
+            if missing == "location":
+                return self.t("ask_room" if draft.needs_room(state.slots) else "ask_location")
+            return self.t("ask_description")
+        return {"two_things": lambda: self.t("ask_two_again"),
+                "repeat_check": lambda: self.t("ask_repeat_again"),
+                "emergency_check": lambda: self.t("ask_emergency_check"),
+                "emergency_place": lambda: self.t("ask_emergency_location"),
+                "await_correction": lambda: self.t(f"ask_new_{state.slots.get('correcting', 'location')}"),
+                "resume": lambda: self.t("ask_resume", summary=self._brief(state))}[state.step]()
 
-    def _prompt(self, state: DialogState, step: Step) -> str:
-        if step.name == "photos" and state.slots.get("photos"):
-            return self.t("ask_more_photos", count=len(state.slots["photos"]))
-        return self.t(step.prompt)
-
-    def _reask(self, state: DialogState, reason: str) -> str:
+    def _reask(self, state: DialogState) -> str:
         state.failures += 1
         self.store.save(self.ctx.user, state)
         offer = self.t("offer_person", phone=self.services.settings.service.phone) \
             if state.failures >= self.max_failures else None
-        return self._join(reason, offer, self._current_prompt(state))
+        return self._join(self.t("not_understood"), offer, self._prompt(state))
 
-    def _current_prompt(self, state: DialogState) -> str:
-        if state.step in STEPS_BY_NAME:
-            return self._prompt(state, STEPS_BY_NAME[state.step])
-        return {"confirm": lambda: self._summary(state),
-                "edit_choice": lambda: self.t("ask_edit_choice"),
-                "repeat_check": lambda: self.t("ask_repeat_again"),
-                "emergency_check": lambda: self.t("ask_emergency_check"),
-                "emergency_location": lambda: self.t("ask_location"),
-                "resume": lambda: self.t("ask_resume", summary=self._brief(state))}[state.step]()
+    def _empathy(self, state: DialogState, first: bool = False) -> str | None:
+        """The person's feelings first: once per rise in mood."""
+        mood, shown = state.slots.get("mood", "calm"), state.slots.get("mood_shown", "calm")
+        if draft.MOOD_RANK[mood] > draft.MOOD_RANK[shown]:
+            state.slots["mood_shown"] = mood
+            return self.t({"angry": "empathy_angry", "upset": "empathy_upset"}[mood])
+        return self.t("intake_thanks") if first and state.slots.get("description") else None
 
-    def _absorb_description(self, state: DialogState, text: str) -> str | None:
-        """Read a description: classify it, keep what it tells, return the
-        sentence that acknowledges the person's feelings first."""
-        slots = state.slots
-        combined = " ".join(filter(None, [slots.get("description"), text.strip()]))
-        found = self.services.classifier.classify(combined[:CLASSIFY_CHARS])
-        rest = plain(text).replace(plain(found.location or ""), "", 1)
-        if meaningful_length(rest) >= 2 and not is_one_of(text, GREETINGS):
-            slots["description"] = combined
-        slots.update(category=found.category, subcategory=found.subcategory,
-                     wants_compensation=slots.get("wants_compensation", False) or found.wants_compensation,
-                     emergency_state=found.emergency_state)
-        place = found.location if found.location and len(found.location) <= MAX_PLACE_CHARS else None
-        slots["location"] = slots.get("location") or place
-        slots["since"] = slots.get("since") or find_since(text)
-        mood = max(slots.get("mood", "calm"), found.mood, key=MOOD_RANK.get)
-        lead = None if mood == slots.get("mood") else {"angry": "empathy_angry", "upset": "empathy_upset"}.get(mood)
-        slots["mood"] = mood
-        return self.t(lead) if lead else (self.t("intake_thanks") if slots.get("description") else None)
-
-    def _accept_description(self, state: DialogState, turn: Turn) -> str | None:
-        text = (turn.text or "").strip()
-        if meaningful_length(text) < 2 or is_one_of(text, GREETINGS):
-            raise Invalid("description_too_thin")
-        before = state.slots.get("description")
-        lead = self._absorb_description(state, text)
-        if state.slots.get("description") == before:
-            raise Invalid("description_too_thin")
-        return lead if lead != self.t("intake_thanks") else None
-
-    def _accept_location(self, state: DialogState, turn: Turn) -> None:
-        found = self.services.classifier.classify(turn.text or "").location
-        place = parse_location(turn.text or "", found)
-        known = state.slots.get("location")  # "宿舍" + "5号楼301" -> "5号楼301宿舍"
-        state.slots["location"] = place if not known or known in place else f"{place}{known}"
-
-    def _accept_since(self, state: DialogState, turn: Turn) -> None:
-        state.slots["since"] = parse_since(turn.text or "")
-
-    def _accept_photos(self, state: DialogState, turn: Turn) -> str | None:
-        if turn.media_id:
-            state.slots.setdefault("photos", []).append(turn.media_id)
-            return self.t("photo_received", count=len(state.slots["photos"]))
-        if is_one_of(turn.text or "", DONE | SKIP):
-            state.slots["photos_done"] = True
-            return None
-        raise Invalid("photos_invalid")
-
-    def _accept_phone(self, state: DialogState, turn: Turn) -> None:
-        text = turn.text or ""
-        state.slots["phone"] = None if is_one_of(text, SKIP) else parse_phone(text)
-
-    # -- confirmation and registration ------------------------------------
-    def _confirm(self, state: DialogState, lead: str | None = None) -> str:
-        state.step = "confirm"
+    def _offer_two(self, state: DialogState, utterance: Utterance, first: str | None = None) -> str:
+        parts = [first, utterance.text] if first else list(utterance.problems)
+        state.slots["parts"] = parts
+        state.step = "two_things"
         self.store.save(self.ctx.user, state)
-        return self._join(lead, self._summary(state))
+        listed = "\n".join(f"{i}. {part[:60]}" for i, part in enumerate(parts, 1))
+        return self.t("ask_two_things", parts=listed)
 
+    # -- the summary and registration ----------------------------------------------
     def _summary(self, state: DialogState) -> str:
         slots = state.slots
         description = slots.get("description", "")
         if len(description) > SUMMARY_CHARS:  # the whole text is stored; the summary only reminds
             description = description[:SUMMARY_CHARS] + "…"
-        return self.t("confirm_summary", description=description,
-                      location=slots.get("location") or "未说明", since=slots.get("since") or "未说明",
-                      photos=len(slots.get("photos", [])), phone=slots.get("phone") or "未留")
-
-    def _on_confirm(self, state: DialogState, turn: Turn) -> str:
-        text = turn.text or ""
-        if plain(text) in {"修改", "改", "更改", "编辑"}:
-            state.step = "edit_choice"
-            self.store.save(self.ctx.user, state)
-            return self.t("ask_edit_choice")
-        if plain(text) in ANONYMOUS_WORDS:
-            state.slots["anonymous"] = True
-            return self._register(state)
-        if is_one_of(text, YES):
-            return self._register(state)
-        return self._reask(state, self.t("confirm_invalid"))
-
-    def _on_edit_choice(self, state: DialogState, turn: Turn) -> str:
-        choice = plain(turn.text or "")
-        step = next((s for i, s in enumerate(STEPS, 1) if choice in {str(i), plain(s.label)}), None)
-        if step is None:
-            return self._reask(state, self.t("edit_choice_invalid"))
-        for key in EDIT_CLEARS[step.name]:
-            state.slots.pop(key, None)
-        state.editing, state.step, state.failures = True, step.name, 0
-        self.store.save(self.ctx.user, state)
-        return self._prompt(state, step)
+        place = slots.get("location") or ("无需" if not draft.needs_place(slots) else "未说明")
+        phone = slots.get("phone") or "未留"
+        if slots.get("phone_remembered") and slots.get("phone"):
+            phone += "（上次留的）"
+        offers = [self.t(f"offer_{slot}") for slot in ("photos", "since", "phone")
+                  if not slots.get(f"{slot}_declined") and not slots.get("any_declined")
+                  and not (slots.get(slot) if slot != "photos" else slots.get("photos"))]
+        return self.t("confirm_summary", description=description, location=place, since=slots.get("since") or "未说明",
+                      photos=len(slots.get("photos", [])), phone=phone,
+                      offers=self.t("offers", items="、".join(offers)) if offers else "")
 
     def _register(self, state: DialogState) -> str:
-        intake = self._intake(state)
+        intake = self._intake(state.slots)
         repeat = None if state.slots.get("repeat_checked") else registration.find_repeat(
             self.ctx.session, self.services, intake)
         if repeat is not None:
@@ -278,23 +476,11 @@ class IntakeDialog:
             self.store.save(self.ctx.user, state)
             return self.t("ask_repeat", number=repeat.number, description=repeat.description[:40])
         complaint = registration.register(self.ctx.session, self.services, intake)
-        self.store.clear(self.ctx.user)
-        return self._acknowledge(complaint, intake)
+        self._remember(complaint)
+        back = self._restore_or_clear(state)
+        return self._join(self._acknowledge(complaint, intake), back)
 
-    def _on_repeat_check(self, state: DialogState, turn: Turn) -> str:
-        text = turn.text or ""
-        if is_one_of(text, YES):
-            existing = complaints.find_by_number(self.ctx.session, state.slots["repeat_of"])
-            registration.add_to_existing(self.ctx.session, existing, self._intake(state))
-            self.store.clear(self.ctx.user)
-            return self.t("repeat_merged", number=existing.number)
-        if is_one_of(text, NO):
-            state.slots["repeat_checked"] = True
-            return self._register(state)
-        return self._reask(state, self.t("yes_no_invalid"))
-
-    def _intake(self, state: DialogState) -> Intake:
-        slots = state.slots
+    def _intake(self, slots: dict) -> Intake:
         return Intake(occupant_id=self.ctx.user, description=slots.get("description") or "（未描述）",
                       category=slots.get("category") or "管理服务", subcategory=slots.get("subcategory"),
                       location=slots.get("location"), since=slots.get("since"), phone=slots.get("phone"),
@@ -312,145 +498,72 @@ class IntakeDialog:
             self.t("ack_anonymous") if intake.anonymous else None,
             self.t("ack_compensation") if intake.wants_compensation else None)
 
-    # -- emergencies ------------------------------------------------------
-    def _emergency(self, state: DialogState) -> str:
-        """Action first: register now, alert people now, advise the user now;
-        only then ask for anything still missing."""
-        state.slots["emergency"] = True
-        complaint = registration.register(self.ctx.session, self.services, self._intake(state))
-        service = self.services.settings.service
-        advice = self._join(safety_advice(self.ctx.text, complaint.description),
-                            self.t("emergency_registered", number=complaint.number, duty_phone=service.duty_phone))
-        if complaint.location:
-            self._follow_up_goes_to(complaint)
-            return self._join(advice, self.t("emergency_photos"))
-        state.step, state.complaint_id = "emergency_location", complaint.id
-        self.store.save(self.ctx.user, state)
-        return self._join(advice, self.t("ask_emergency_location"))
+    def _remember(self, complaint, kinds: tuple[str, ...] = ()) -> None:
+        self.recent.save(self.ctx.user, Recent(number=complaint.number, emergency=bool(complaint.emergency),
+                                               kinds=list(kinds)))
 
-    def _follow_up_goes_to(self, complaint) -> None:
-        """Right after an emergency, what the person sends next (photos, more
-        detail) belongs to it."""
-        self.store.clear(self.ctx.user)
-        self.store.set_supplement_target(self.ctx.user, complaint.number)
+    def _remember_phone(self, slots: dict) -> None:
+        """The number a person gave last time, for their next complaint."""
+        if slots.get("phone"):
+            return
+        phone = complaints.last_phone_of(self.ctx.session, self.ctx.user)
+        if phone:
+            slots.update(phone=phone, phone_remembered=True)
 
-    def _on_emergency_check(self, state: DialogState, turn: Turn) -> str:
-        text = turn.text or ""
-        if is_one_of(text, YES):
-            return self._emergency(state)
-        if is_one_of(text, NO):
-            return self._advance(state, self.t("emergency_check_no"))
-        return self._reask(state, self.t("yes_no_invalid"))
-
-    def _on_emergency_location(self, state: DialogState, turn: Turn) -> str:
-        try:
-            self._accept_location(state, turn)
-        except Invalid as wrong:
-            return self._reask(state, self.t(wrong.reason))
-        complaint = self.ctx.session.get(complaints.Complaint, state.complaint_id)
-        complaint.location = state.slots["location"]
-        complaints.record_event(self.ctx.session, complaint, self.ctx.user, "location_added", comment=complaint.location)
-        registration.alert_emergency(self.ctx.session, self.services, complaint, update=f"位置：{complaint.location}")
-        self._follow_up_goes_to(complaint)
-        return self._join(self.t("emergency_location_sent", location=complaint.location), self.t("emergency_photos"))
-
-    # -- idle dialogs -----------------------------------------------------
-    def _pause(self, state: DialogState, turn: Turn) -> str:
+    # -- idle dialogs and restarts ----------------------------------------------------
+    def _pause(self, state: DialogState, utterance: Utterance) -> str:
         state.paused_step, state.step = state.step, "resume"
-        state.slots["pending_text"] = turn.text
+        state.slots["pending_text"] = utterance.text
         self.store.save(self.ctx.user, state)
         return self.t("ask_resume", summary=self._brief(state))
 
-    def _on_resume(self, state: DialogState, turn: Turn) -> str:
-        text = plain(turn.text or "")
-        pending = state.slots.pop("pending_text", None)
-        if text in {"继续", "接着", "继续填写"} or is_one_of(text, YES):
-            state.step, state.paused_step = state.paused_step, None
-            self.store.save(self.ctx.user, state)
-            return self._join(self.t("resumed"), self._current_prompt(state))
-        if text in {"不", "不用", "不用了", "新的", "重新登记"} or is_one_of(text, NO):
-            self.store.clear(self.ctx.user)
-            substantive = pending and meaningful_length(pending) >= 4
-            return self.start(Turn(text=pending)) if substantive else self.t("restarted")
-        state.slots["pending_text"] = pending
-        return self._reask(state, self.t("resume_invalid"))
+    def _restart(self) -> str:
+        self.store.clear(self.ctx.user)
+        return self.t("restarted")
 
     def _brief(self, state: DialogState) -> str:
         slots = state.slots
         return "，".join(filter(None, [slots.get("location"), (slots.get("description") or "")[:30]])) or "尚未描述"
-
-    # -- photos at any step -----------------------------------------------
-    def _photo_aside(self, state: DialogState, media_id: str) -> str:
-        if state.complaint_id:  # an emergency already registered: photos go straight to it
-            complaint = self.ctx.session.get(complaints.Complaint, state.complaint_id)
-            complaints.attach_media(self.ctx.session, complaint, kind="image", media_id=media_id, actor=self.ctx.user)
-        else:
-            state.slots.setdefault("photos", []).append(media_id)
-        self.store.save(self.ctx.user, state)
-        return self._join(self.t("photo_received_aside"), self._current_prompt(state))
-
-    # -- commands at every step -------------------------------------------
-    def cancel(self, state: DialogState) -> str:
-        self.store.clear(self.ctx.user)
-        return self.t("cancelled_after_emergency" if state.complaint_id else "cancelled")
-
-    def restart(self, state: DialogState) -> str:
-        self.store.save(self.ctx.user, DialogState(step="description", slots={"photos": []}))
-        return self.t("restarted")
-
-    def back(self, state: DialogState) -> str:
-        previous = state.history.pop() if state.history else None
-        if previous is None:
-            return self._join(self.t("no_previous_step"), self._current_prompt(state))
-        for key in EDIT_CLEARS[previous]:
-            state.slots.pop(key, None)
-        state.step, state.failures, state.editing = previous, 0, False
-        self.store.save(self.ctx.user, state)
-        return self._prompt(state, STEPS_BY_NAME[previous])
-
-    def help(self, state: DialogState) -> str:
-        return self._join(self.t("dialog_help"), self._current_prompt(state))
-
-    def human(self, state: DialogState) -> str:
-        service = self.services.settings.service
-        note = self.t("human_alert", user=self.ctx.user, summary=self._brief(state))
-        for person in self.services.settings.directory.customer_service:
-            outbox.push_text(self.ctx.session, person, note)
-        self.store.save(self.ctx.user, state)
-        return self._join(self.t("human_requested", phone=service.phone), self._current_prompt(state))
 
     @staticmethod
     def _join(*parts: str | None) -> str:
         return "\n".join(part for part in parts if part)
 
 
-STEPS = (
-    Step("description", "问题描述", "ask_description", lambda s: not s.get("description"),
-         IntakeDialog._accept_description),
-    Step("location", "地点", "ask_location", lambda s: not is_specific_place(s.get("location")),
-         IntakeDialog._accept_location),
-    Step("since", "开始时间", "ask_since", lambda s: not s.get("since"), IntakeDialog._accept_since),
-    Step("photos", "照片", "ask_photos", lambda s: not s.get("photos_done"), IntakeDialog._accept_photos),
-    Step("phone", "联系电话", "ask_phone", lambda s: "phone" not in s, IntakeDialog._accept_phone),
-)
-STEPS_BY_NAME = {step.name: step for step in STEPS}
-# What answering a step again (上一步, 修改) clears first.
-EDIT_CLEARS = {"description": ["description"], "location": ["location"], "since": ["since"],
-               "photos": ["photos", "photos_done"], "phone": ["phone"]}
+SLOT_LABELS = {"location": "地点", "since": "开始时间", "phone": "联系电话", "description": "问题"}
 
-CONTROL_STATES = {
-    "confirm": IntakeDialog._on_confirm,
-    "edit_choice": IntakeDialog._on_edit_choice,
-    "repeat_check": IntakeDialog._on_repeat_check,
-    "emergency_check": IntakeDialog._on_emergency_check,
-    "emergency_location": IntakeDialog._on_emergency_location,
-    "resume": IntakeDialog._on_resume,
+# What an act means wherever the dialog is (an emergency is handled before this table).
+ACTS_EVERYWHERE = {
+    u.CORRECT: IntakeDialog._correct,
+    u.SKIP: IntakeDialog._skip,
+    u.CANCEL: IntakeDialog._cancel,
+    u.HUMAN: IntakeDialog._human,
+    u.PROGRESS: IntakeDialog._progress,
+    u.QUESTION: IntakeDialog._question,
+    u.SMALLTALK: IntakeDialog._smalltalk,
+    u.EMOJI: IntakeDialog._emoji,
+    u.YES: lambda self, state, utterance: self._details(state, utterance) if utterance.contained()
+    else self._prompt(state),
+    u.NO: lambda self, state, utterance: self._details(state, utterance) if utterance.contained()
+    else self._prompt(state),
 }
+# With no draft open, these get an answer and start nothing.
+OUTSIDE_A_DRAFT = {act: ACTS_EVERYWHERE[act] for act in (u.CANCEL, u.HUMAN, u.PROGRESS, u.QUESTION, u.SMALLTALK,
+                                                         u.EMOJI)}
 
-COMMANDS = {
-    "取消": IntakeDialog.cancel, "不投诉了": IntakeDialog.cancel,
-    "重来": IntakeDialog.restart, "重新开始": IntakeDialog.restart,
-    "上一步": IntakeDialog.back, "返回": IntakeDialog.back,
-    "帮助": IntakeDialog.help, "help": IntakeDialog.help,
-    "人工": IntakeDialog.human, "转人工": IntakeDialog.human, "人工客服": IntakeDialog.human,
+# What each state does with the acts that answer it.
+STATE_ACTS = {
+    "confirm": {u.YES: IntakeDialog._confirmed, u.NO: IntakeDialog._not_confirmed},
+    "two_things": {u.YES: IntakeDialog._split_agreed, u.NO: IntakeDialog._split_refused},
+    "repeat_check": {u.YES: IntakeDialog._repeat_same, u.NO: IntakeDialog._repeat_new},
+    "emergency_check": {u.YES: IntakeDialog._danger_confirmed, u.NO: IntakeDialog._danger_denied},
+    "emergency_place": {act: IntakeDialog._emergency_detail for act in (u.INFORM, u.REPORT, u.UNCLEAR, u.CORRECT)},
+    "await_correction": {act: IntakeDialog._correction_given for act in (u.INFORM, u.REPORT, u.YES, u.NO)},
+    "resume": {u.YES: IntakeDialog._resume_yes, u.NO: IntakeDialog._resume_no, u.REPORT: IntakeDialog._resume_no},
+}
+# Words that are commands only in one state.
+STATE_WORDS = {
+    "confirm": {**{w: IntakeDialog._anonymous for w in ANONYMOUS_WORDS},
+                **{w: IntakeDialog._not_confirmed for w in EDIT_WORDS}},
+    "resume": {w: IntakeDialog._resume_yes for w in CONTINUE_WORDS},
 }

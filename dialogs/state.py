@@ -18,6 +18,7 @@ class DialogState:
     editing: bool = False  # came from the confirmation's 修改: go back there next
     paused_step: str | None = None  # the step an idle dialog stopped at
     complaint_id: int | None = None  # set once an emergency was registered
+    parked: dict | None = None  # the slots of a draft an emergency interrupted
 
     def is_idle(self, idle_seconds: float, now: float | None = None) -> bool:
         return (now or time.time()) - self.updated > idle_seconds
@@ -44,9 +45,13 @@ class DialogStore:
     def clear(self, user: str) -> None:
         self.redis.delete(self._key(user))
 
-    # A short-lived pointer: "the next photos or words belong to complaint X" (补充 TS…).
+    # A short-lived pointer, set only by "补充 TS…" with nothing after it:
+    # "the next photos or words belong to complaint X".
     def set_supplement_target(self, user: str, number: str, seconds: int = 600) -> None:
         self.redis.set(f"{self.prefix}supplement:{user}", number, ex=seconds)
 
     def supplement_target(self, user: str) -> str | None:
         return self.redis.get(f"{self.prefix}supplement:{user}")
+
+    def clear_supplement_target(self, user: str) -> None:
+        self.redis.delete(f"{self.prefix}supplement:{user}")

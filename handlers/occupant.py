@@ -1,34 +1,34 @@
-"""Messages from occupants: their commands first (进度, 补充, 撤销), then the
-intake dialog, which holds the conversation until a complaint is registered."""
+"""Messages from occupants. Every text is read whole first (an Utterance);
+then, in order: an emergency is raised whatever else is going on; exact
+commands (进度 TS…, 补充 TS…, 撤销 TS…); an answer to the follow-up visit;
+the intake dialog, which decides what the message means for the complaint
+being put together — or for the one just registered."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot import complaints
-from bot.models import utcnow
-from dialogs.answers import meaningful_length
-from dialogs.intake import IntakeDialog, Turn
+from dialogs.intake import IntakeDialog
+from dialogs.understanding import utterance as u
 from handlers import follow_up, occupant_commands
 from handlers.context import Context, Outcome
 
-# A photo sent this soon after registering belongs to that complaint.
-RECENT_COMPLAINT = timedelta(minutes=30)
-MEANINGFUL_SUPPLEMENT = 3
-
 
 def on_text(ctx: Context) -> Outcome:
-    return Outcome(converse(ctx, Turn(text=ctx.message.content or "")))
+    return Outcome(converse(ctx, ctx.message.content or ""))
 
 
 def on_voice(ctx: Context) -> Outcome:
     recognition = (ctx.message.recognition or "").strip()
     if not recognition:
         return Outcome(ctx.text("voice_not_recognized"))
-    return Outcome(converse(ctx, Turn(text=recognition)))
+    return Outcome(converse(ctx, recognition))
 
 
 def on_image(ctx: Context) -> Outcome:
-    return Outcome(converse(ctx, Turn(media_id=ctx.message.media_id)))
+    media_id = ctx.message.media_id
+    target = _supplement_target(ctx)
+    if target is not None:
+        return Outcome(occupant_commands.supplement(ctx, target, None, media_id))
+    return Outcome(IntakeDialog(ctx).on_photo(media_id))
 
 
 def on_file(ctx: Context) -> Outcome:
@@ -40,7 +40,12 @@ def on_file(ctx: Context) -> Outcome:
 
 
 def on_location(ctx: Context) -> Outcome:
-    return Outcome(ctx.text("location_received", label=ctx.message.label or "位置"))
+    """WeCom's 位置 message answers "where" in any state."""
+    label = (ctx.message.label or "").strip()
+    if not label:
+        return Outcome(ctx.text("location_received", label="位置"))
+    place = ctx.services.classifier.classify(label).location
+    return Outcome(IntakeDialog(ctx).on_location(label, place))
 
 
 def on_link(ctx: Context) -> Outcome:
@@ -51,39 +56,31 @@ def on_unsupported(ctx: Context) -> Outcome:
     return Outcome(ctx.text("unsupported_message"))
 
 
-def converse(ctx: Context, turn: Turn) -> str:
-    if turn.text:
-        reply = occupant_commands.run(ctx, turn.text)
-        if reply:
-            return reply
+def converse(ctx: Context, text: str) -> str:
+    utterance = ctx.services.reader.read(text, ctx.services.local_now())
     dialog = IntakeDialog(ctx)
+    if utterance.act == u.EMERGENCY:  # action first, in every state
+        return dialog.on_text(utterance)
+    reply = occupant_commands.run(ctx, text)
+    if reply:
+        return reply
+    target = _supplement_target(ctx)
+    if target is not None and utterance.act in (u.REPORT, u.INFORM, u.UNCLEAR, u.CORRECT):
+        IntakeDialog(ctx).store.clear_supplement_target(ctx.user)
+        return occupant_commands.supplement(ctx, target, text, None)
     if not dialog.is_active():
-        reply = (follow_up.on_text(ctx, turn.text) if turn.text else None) or _outside_dialog(ctx, turn)
+        reply = follow_up.on_text(ctx, text)
         if reply:
             return reply
-    return dialog.handle(turn)
-
-
-def _outside_dialog(ctx: Context, turn: Turn) -> str | None:
-    """Before a new dialog starts: additions to an existing complaint, and
-    topics that belong to another office."""
-    target = _supplement_target(ctx) or (_recent_open_complaint(ctx) if turn.media_id else None)
-    # A bare "好" or "嗯" is an acknowledgement, not information worth adding.
-    if target is not None and (turn.media_id or meaningful_length(turn.text or "") >= MEANINGFUL_SUPPLEMENT):
-        return occupant_commands.supplement(ctx, target, turn.text, turn.media_id)
-    if turn.text:
-        return occupant_commands.redirect_if_out_of_scope(ctx, turn.text)
-    return None
+    return dialog.on_text(utterance)
 
 
 def _supplement_target(ctx: Context):
+    """Set only by "补充 TS…" with nothing after it."""
     number = IntakeDialog(ctx).store.supplement_target(ctx.user)
     complaint = complaints.find_by_number(ctx.session, number) if number else None
     return complaint if complaint and complaint.occupant_id == ctx.user else None
 
 
 def _recent_open_complaint(ctx: Context):
-    latest = complaints.latest_of(ctx.session, ctx.user)
-    if latest and latest.status in complaints.OPEN_STATUSES and utcnow() - latest.created_at < RECENT_COMPLAINT:
-        return latest
-    return None
+    return IntakeDialog(ctx).recent_complaint()

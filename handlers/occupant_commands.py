@@ -26,6 +26,11 @@ def run(ctx: Context, text: str) -> str | None:
     if number is None:
         if word in ("进度", "查询") and not rest:
             return list_own(ctx)
+        if word == "补充" and rest:  # "补充一下，我电话…": the complaint just registered
+            from dialogs.intake import IntakeDialog  # the dialog imports this module's list
+            added = IntakeDialog(ctx).supplement_recent(rest)
+            if added:
+                return added
         return ctx.text("number_missing", command=word) if not rest or word in ("补充", "撤销", "撤回") else None
     complaint = complaints.find_by_number(ctx.session, number)
     if complaint is None or complaint.occupant_id != ctx.user:
@@ -81,18 +86,6 @@ def withdraw(ctx: Context, complaint: Complaint) -> str:
                         status=complaints.status_label(complaint.status), phone=ctx.services.settings.service.phone)
     lifecycle.after_withdrawal(ctx.session, ctx.services, complaint)
     return ctx.text("withdrawn", number=complaint.number)
-
-
-def redirect_if_out_of_scope(ctx: Context, text: str) -> str | None:
-    """A topic of another office — unless the text names a campus place, as in
-    "考试周宿舍太吵了", which is ours."""
-    if ctx.services.classifier.classify(text[:200]).location:
-        return None
-    for topic in ctx.services.settings.out_of_scope:
-        if any(word in text for word in topic.keywords):
-            hint = f"（电话 {topic.phone}）" if topic.phone else ""
-            return ctx.text("out_of_scope", topic=topic.name, office=topic.office, phone_hint=hint)
-    return None
 
 
 def _short(text: str, limit: int = 24) -> str:

@@ -94,6 +94,10 @@ def make_settings(fake: FakeWeCom, database_url: str, key_prefix: str, data_dir,
                     "default": "客户服务中心"},
         "out_of_scope": [{"name": "教学安排", "keywords": ["课程安排", "考试", "成绩"], "office": "教务处",
                           "phone": "010-12340000"}],
+        "faq": [{"name": "食堂开放时间", "keywords": [["食堂", "餐厅"], ["几点", "开门", "营业", "时间"]],
+                 "answer": "食堂开放时间：早餐 6:30-8:30，午餐 11:30-13:00，晚餐 17:30-19:00。"},
+                {"name": "洗衣房开放时间", "keywords": [["洗衣房"], ["几点", "开门", "开放", "时间", "周末"]],
+                 "answer": "洗衣房每天 7:00-22:00 开放。"}],
     }
     for dotted, value in overrides.items():
         node = raw

@@ -8,12 +8,11 @@ NUMBER = re.compile(r"TS\d{8}-\d{3}")
 # How a cooperative occupant answers each question of the intake dialog.
 ANSWERS = (
     ("请您核对", "确认"),
+    ("确认无误请回复", "确认"),
     ("是同一件事吗", "不是"),
+    ("是不是正在发生", "不是"),
     ("具体在什么地方", "3号楼201"),
-    ("什么时候开始", "跳过"),
-    ("现场照片", "跳过"),
-    ("发完回复", "好了"),
-    ("联系电话", "跳过"),
+    ("几号房间", "201"),
 )
 
 

@@ -23,10 +23,10 @@ def test_classify_reads_lines_and_writes_one_json_object_each():
 
 
 def test_chat_runs_the_real_dialog_in_the_terminal():
-    script = "宿舍的空调坏了\n5号楼301\n跳过\n/图片\n好了\n跳过\n确认\n进度\n/退出\n"
+    script = "宿舍的空调坏了\n5号楼301\n/图片\n确认\n进度\n/退出\n"
     result = CliRunner().invoke(cli, ["chat", "--user", "term.user"], input=script)
     assert result.exit_code == 0, result.output
-    assert "请问具体在什么地方" in result.output and "收到第 1 张照片" in result.output
+    assert "请问具体在什么地方" in result.output and "照片收到了（共 1 张）" in result.output
     assert "已为您登记，编号 TS" in result.output and "推送给" in result.output  # the department's card
     assert "您最近的投诉" in result.output
 

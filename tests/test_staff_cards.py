@@ -37,7 +37,7 @@ def test_a_new_complaint_reaches_its_department_as_a_task_card_with_the_facts(we
     assert card["main_title"]["desc"] == f"房屋质量 · {ENGINEERING}"
     assert card["sub_title_text"] == LEAK
     shown = facts(card)
-    assert shown["地点"] == "3号楼201" and shown["反映人数"] == "1 人" and shown["照片"] == "2 张"
+    assert shown["地点"] == "3号楼201卫生间" and shown["反映人数"] == "1 人" and shown["照片"] == "2 张"
     assert shown["投诉人"] == NAMES[OCCUPANT] and shown["近30天投诉"] == "0 次"
     assert "前受理" in shown["时限"] and "前完成" in shown["时限"]
     assert [(b["text"], b["key"]) for b in card["button_list"]] == [

@@ -60,20 +60,25 @@ def settings(fake_wecom, database_url, key_prefix, tmp_path):
 # Occupants ---------------------------------------------------------------------
 def register(wecom, fake_wecom, user: str, text: str, *, location: str = "3号楼201", photos: tuple[str, ...] = (),
              confirm: str = "确认", phone: str = "13812345678") -> tuple[str, str]:
-    """Drive the intake dialog to a registered complaint; returns (number, reply)."""
-    # The confirmation first: it repeats the other questions' words.
-    answers = {"请您核对": confirm, "是同一件事吗": "不是", "具体在什么地方": location, "什么时候开始": "今天早上",
-               "联系电话": phone}
+    """Drive the intake dialog to a registered complaint; returns (number, reply).
+    At the summary the occupant adds the photos, the phone and the start time, then confirms."""
+    extras = [*[("photo", m) for m in photos], ("text", phone), ("text", "今天早上开始的")]
+    answers = {"是同一件事吗": "不是", "是不是正在发生": "不是", "具体在什么地方": location, "几号房间": "201"}
     reply = wecom.text(user, text).text
     for _ in range(12):
         found = NUMBER.search(reply or "")
         if found and ("已为您登记" in reply or "已立即通知" in reply):
             return found.group(), reply
-        if "现场照片" in reply:
-            for media_id in photos:
-                fake_wecom.add_media(media_id, b"\xff\xd8\xff\xe0photo", filename=f"{media_id}.jpg")
-                wecom.image(user, media_id)
-            reply = wecom.text(user, "好了" if photos else "跳过").text
+        if "确认无误请回复" in (reply or ""):
+            if extras:
+                kind, value = extras.pop(0)
+                if kind == "photo":
+                    fake_wecom.add_media(value, b"\xff\xd8\xff\xe0photo", filename=f"{value}.jpg")
+                    reply = wecom.image(user, value).text
+                else:
+                    reply = wecom.text(user, value).text
+                continue
+            reply = wecom.text(user, confirm).text
             continue
         answer = next((a for cue, a in answers.items() if cue in (reply or "")), None)
         assert answer, f"unexpected prompt: {reply!r}"

@@ -29,6 +29,7 @@ class Classification:
     location: str | None
     mood: str
     wants_compensation: bool
+    emergency_kinds: tuple[str, ...] = ()  # the kinds judged live, e.g. ("停电",)
 
     def as_json(self) -> dict:
         """The fields other tools read; emergency_state stays internal to the dialog."""
@@ -85,7 +86,13 @@ class Classifier:
             location=self.places.find(normalize(text)),
             mood=self.mood.judge(folded, tokens),
             wants_compensation=self.compensation.wants(folded, tokens),
+            emergency_kinds=verdict.live_kinds,
         )
+
+    def topic_score(self, text: str) -> float:
+        """How strongly `text` names anything the category lists know; 0 for none."""
+        folded = fold(text)
+        return max(self.scorer.scores(folded, self.tokens(folded)).values(), default=0.0)
 
 
 def classify_lines(classifier: Classifier, lines: Iterable[str], out: TextIO) -> None:

@@ -15,11 +15,14 @@ _SINGLE_BANG = re.compile(r"(?<!!)!(?!!)")
 
 class MoodJudge:
     def __init__(self, table: dict):
+        # 不计分: phrases that only hide the shorter words inside them, as in
+        # categories.yaml (多媒体 is not a threat to call the 媒体; 让我滚 reports
+        # what the staff said, it is not the writer swearing).
         self.lexicon = WeightedLexicon({
             ANGRY: table.get("生气") or {},
             UPSET: table.get("不满") or {},
             CALM: table.get("礼貌") or {},
-        })
+        }, table.get("不计分") or [])
         self.angry_threshold = float(table.get("生气门槛", 3))
         self.upset_threshold = float(table.get("不满门槛", 2))
         marks = table.get("标点") or {}
