@@ -66,7 +66,7 @@ PYTHON = str(ROOT / ".venv" / "bin" / "python")
 BOT = ROOT / ".venv" / "bin" / "complaint-bot"
 READY_TIMEOUT = 60.0
 STARTED_LINES = {"worker": "后台发送进程已启动", "scheduler": "定时任务进程已启动"}
-DIALOG = ("3号楼201", "跳过", "确认", "跳过", "好了", "跳过")  # answers after the first message
+DIALOG = ("3号楼201", "今天早上开始的", "没有照片", "确认")  # answers after the first message
 
 # The baseline: a WeCom callback endpoint with nothing behind it.
 BASELINE_APP = r"""

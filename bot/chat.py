@@ -1,6 +1,8 @@
-"""`complaint-bot chat`: talk to the bot in the terminal as an occupant. The
-real service, dialog engine and storage run underneath (as in the demo);
-every line you type is sent as an encrypted WeCom callback."""
+"""`complaint-bot chat`: talk to the configured bot in the terminal as an
+occupant. The real service, dialog engine and storage run underneath, with
+the configuration's texts, FAQ, routing, directory and word lists; only WeCom
+(a local fake), the database and the files are throwaway. Every line you
+type is sent as an encrypted WeCom callback."""
 from __future__ import annotations
 
 import itertools
@@ -10,14 +12,15 @@ from pathlib import Path
 
 import click
 
+from bot.config import Settings
 from bot.demo import DemoStack, Scenes, Transcript
 
 HELP = "输入文字和助手对话；/图片 发一张照片；/退出 结束。"
 
 
-def run_chat(user: str = "chat.user", lines=None) -> int:
+def run_chat(settings: Settings | None = None, user: str = "chat.user", lines=None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="complaint-bot-chat-"))
-    stack = DemoStack(workdir)
+    stack = DemoStack(workdir, configured=settings)
     show = Transcript()
     photos = itertools.count(1)
     scenes = Scenes(stack, show)

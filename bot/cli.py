@@ -164,13 +164,15 @@ def demo(keep, serve) -> None:
 
 
 @main.command()
+@config_option
 @click.option("--user", default="chat.user", help="以哪个企业微信账号的身份对话")
-def chat(user) -> None:
-    """在终端里以投诉人的身份和助手对话（底下是真实的服务与存储）。"""
+def chat(config_path, user) -> None:
+    """在终端里以投诉人的身份和配置好的助手对话（用配置里的话术、常见问题、分派与词表；
+    企业微信换成本机模拟，数据库用临时文件，不动正式数据）。"""
     from bot.chat import run_chat
 
     setup_logging("WARNING")
-    raise SystemExit(run_chat(user))
+    raise SystemExit(run_chat(settings_or_exit(config_path), user))
 
 
 @main.command()

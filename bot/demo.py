@@ -79,11 +79,13 @@ class Transcript:
 class DemoStack:
     """Service + worker + fake WeCom, all real, in one process."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, configured: Settings | None = None):
+        """The demo's built-in settings, or ``configured`` (config.yaml) with
+        only WeCom, the database and the files swapped for throwaway ones."""
         self.fake = FakeWeCom(corp_id="ww_demo_corp", secret=secrets.token_hex(8)).start()
         self.token = secrets.token_hex(8)
         self.aes_key = base64.b64encode(os.urandom(32)).decode().rstrip("=")
-        settings = Settings.model_validate({
+        settings = self._on_fake_wecom(configured, workdir) if configured else Settings.model_validate({
             "wecom": {"corp_id": self.fake.corp_id, "agent_id": self.fake.agent_id, "secret": self.fake.secret,
                       "token": self.token, "encoding_aes_key": self.aes_key, "api_base_url": self.fake.base_url},
             "database_url": f"sqlite:///{workdir / 'demo.db'}",
@@ -95,6 +97,8 @@ class DemoStack:
             # The demo moves its clock ahead by hours; at night quiet hours would hold every push back.
             "time_limits": {"quiet_hours": None},
             "console": {"admin_password": DEMO_PASSWORD, "secure_cookies": False, "secret_key": secrets.token_hex(16)},
+            "faq": [{"name": "食堂开放时间", "keywords": [["食堂", "餐厅"], ["几点", "开门", "开饭", "时间"]],
+                     "answer": "食堂开放时间：早餐 6:30-8:30，午餐 11:30-13:00，晚餐 17:30-19:00。"}],
             "out_of_scope": [{"name": "教学安排", "keywords": ["课程安排", "教学", "考试", "成绩", "课表"],
                               "office": "教务处", "phone": "010-12340000"}],
         })
@@ -106,6 +110,15 @@ class DemoStack:
         self.thread.start()
         self.worker = Worker(self.services).start()
         self.wecom = CallbackSender(self.url, self.token, self.aes_key, self.fake.corp_id, self.fake.agent_id)
+
+    def _on_fake_wecom(self, configured: Settings, workdir: Path) -> Settings:
+        wecom = configured.wecom.model_copy(update={
+            "corp_id": self.fake.corp_id, "agent_id": self.fake.agent_id, "secret": self.fake.secret,
+            "token": self.token, "encoding_aes_key": self.aes_key, "api_base_url": self.fake.base_url})
+        return configured.model_copy(update={
+            "wecom": wecom, "database_url": f"sqlite:///{workdir / 'chat.db'}", "data_dir": str(workdir),
+            # A shared Redis may hold the real deployment's dialogs: keep to a prefix of our own.
+            "redis_prefix": f"{configured.redis_prefix}chat-{self.token}:"})
 
     def wait_for(self, condition, timeout: float = 10.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -184,11 +197,13 @@ class Scenes:
     def play(self) -> None:
         self.channel()
         number = self.full_intake()
+        self.question_without_a_draft()
         self.staff_workflow(number)
         self.follow_up_visit(number)
         angry = self.angry_complaint()
         self.reminders_and_escalation(angry)
         self.emergency()
+        self.emergency_during_another_dialog()
         self.withdrawal()
         self.bad_input()
         self.summary()
@@ -232,16 +247,15 @@ class Scenes:
         self.show.bot(self.wecom.event(OCCUPANT, "enter_agent").text)
 
     def full_intake(self) -> None:
-        self.show.scene("一次完整的登记：助手只问缺少的信息")
+        self.show.scene("一次完整的登记：说清了问题和地点，直接核对；其余细节随时补、随时改")
         who = OCCUPANT_NAME
         self.say(who, OCCUPANT, "食堂二楼的洗手池堵了，水排不下去", msg_id=880001)
         self.show.note("企业微信没等到回复，用同一个 MsgId 重试：")
         self.say(who, OCCUPANT, "食堂二楼的洗手池堵了，水排不下去", msg_id=880001)
         self.show.note("回复与第一次相同，对话没有前进两步。")
-        self.say(who, OCCUPANT, "今天中午")
+        self.say(who, OCCUPANT, "哦不对，是一食堂二楼，不是二食堂")
         self.photo(who, OCCUPANT)
-        self.say(who, OCCUPANT, "好了")
-        self.say(who, OCCUPANT, "138 1234 5678")
+        self.say(who, OCCUPANT, "今天中午开始的，电话138 1234 5678")
         reply = self.say(who, OCCUPANT, "确认")
         stored = self.stack.wait_for(lambda: self.stack.count(Attachment, Attachment.status == "stored") >= 1)
         self.show.note(f"投诉 {self.number_in(reply)} 已登记；照片" + ("已从企业微信下载保存。" if stored else "下载中。"))
@@ -286,8 +300,6 @@ class Scenes:
         self.show.scene("生气的住户：先照顾情绪，赔偿诉求如实记录、不做承诺")
         who, user = "王老师（住户）", "wang.ls"
         self.say(who, user, "3号楼502卫生间天花板漏水三天了，水都滴到床上了，说了好几次都没人管，太过分了！必须赔我被子！")
-        self.say(who, user, "跳过")
-        self.say(who, user, "跳过")
         return self.number_in(self.say(who, user, "确认"))
 
     def later(self, label: str, working: timedelta) -> None:
@@ -317,9 +329,22 @@ class Scenes:
         self.say(who, user, "电梯里有人被困住了，快来人！")
         self.say(who, user, "学员公寓B座")
 
+    def question_without_a_draft(self) -> None:
+        self.show.scene("问问题不是投诉：直接回答，不开登记")
+        self.say(OCCUPANT_NAME, OCCUPANT, "请问食堂晚上几点开饭？")
+        self.say(OCCUPANT_NAME, OCCUPANT, "好的，谢谢")
+
+    def emergency_during_another_dialog(self) -> None:
+        self.show.scene("正在登记别的事时发生紧急情况：先处理紧急情况，再回到刚才的登记")
+        who, user = "赵老师（教职工）", "zhao.ls"
+        self.say(who, user, "5号楼三层会议室的投影仪坏了")
+        self.say(who, user, "楼道里冒烟了，好像着火了！")
+        self.say(who, user, "就在5号楼三层东头")
+        self.say(who, user, "确认")
+
     def withdrawal(self) -> None:
         self.show.scene("登记后又自己解决了：撤销")
-        for text in ("学员公寓B座312的台灯不亮", "跳过", "跳过", "跳过", "确认"):
+        for text in ("学员公寓B座312的台灯不亮", "确认"):
             reply = self.say(OCCUPANT_NAME, OCCUPANT, text)
         self.say(OCCUPANT_NAME, OCCUPANT, "我的投诉")
         self.say(OCCUPANT_NAME, OCCUPANT, f"撤销 {self.number_in(reply)}")

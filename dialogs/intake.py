@@ -32,6 +32,8 @@ EDIT_WORDS = {"修改", "改", "更改", "编辑", "改一下"}
 CONTINUE_WORDS = {"继续", "接着", "继续填写", "继续登记"}
 RESTART_WORDS = {"重来", "重新开始", "重新登记"}
 HELP_WORDS = {"帮助", "help", "怎么用", "使用说明"}
+# There are no steps to go back through: any detail can be changed by saying so.
+BACK_WORDS = {"上一步", "返回", "返回上一步", "退回"}
 # How much of the description the summary repeats (a reply holds 2048 bytes).
 SUMMARY_CHARS = 200
 
@@ -59,11 +61,15 @@ class IntakeDialog:
             return self._emergency(state, utterance)
         if state is None:
             return self._no_draft(utterance)
+        if state.step not in STEPS:  # saved by the older, form-like dialog
+            state.step = "confirm" if draft.missing(state.slots) is None else "collect"
         word = plain(utterance.text)
         if word in RESTART_WORDS:
             return self._restart()
         if word in HELP_WORDS:
             return self._join(self.t("dialog_help"), self._prompt(state))
+        if word in BACK_WORDS:
+            return self._join(self.t("ask_what_to_change"), self._prompt(state))
         if state.step != "resume" and state.is_idle(self.idle_seconds):
             return self._pause(state, utterance)
         own = STATE_ACTS.get(state.step, {}).get(utterance.act) or STATE_WORDS.get(state.step, {}).get(word)
@@ -84,10 +90,11 @@ class IntakeDialog:
         if state.complaint_id:  # an emergency already registered: photos go straight to it
             complaint = self.ctx.session.get(complaints.Complaint, state.complaint_id)
             complaints.attach_media(self.ctx.session, complaint, kind="image", media_id=media_id, actor=self.ctx.user)
-        else:
-            state.slots.setdefault("photos", []).append(media_id)
-        lead = self.t("photo_received", count=len(state.slots.get("photos", [])) or 1)
-        return self._next(state, lead)
+            state.slots["photos_sent"] = state.slots.get("photos_sent", 0) + 1
+            self.store.save(self.ctx.user, state)
+            return self._join(self.t("photo_received", count=state.slots["photos_sent"]), self._prompt(state))
+        state.slots.setdefault("photos", []).append(media_id)
+        return self._next(state, self.t("photo_received", count=len(state.slots["photos"])))
 
     def on_location(self, label: str, place: str | None) -> str:
         """WeCom's 位置 message: its label answers "where"."""
@@ -102,8 +109,9 @@ class IntakeDialog:
         recent = self.recent_complaint()
         if recent is not None and act in (u.INFORM, u.REPORT, u.CORRECT, u.UNCLEAR) and self._is_about(recent, utterance):
             return self._supplement(recent, utterance)
-        if act in (u.YES, u.NO, u.SKIP, u.UNCLEAR):
-            return self.t("no_dialog_open") if act != u.YES else self.t("you_are_welcome")
+        if act in (u.YES, u.NO, u.SKIP, u.UNCLEAR):  # an answer, but nothing asked
+            thanked = act == u.YES and (utterance.thanks or recent is not None)
+            return self.t("you_are_welcome" if thanked else "no_dialog_open")
         return self._start(utterance)
 
     def _start(self, utterance: Utterance) -> str:
@@ -305,8 +313,9 @@ class IntakeDialog:
             complaint.location = draft.merged_place(complaint.location, place)
             complaints.record_event(self.ctx.session, complaint, self.ctx.user, "location_added",
                                     comment=complaint.location)
+            said = "" if plain(utterance.text) == plain(place) else f"（{utterance.text[:100]}）"
             registration.alert_emergency(self.ctx.session, self.services, complaint,
-                                         update=f"位置：{complaint.location}（{utterance.text[:100]}）")
+                                         update=f"位置：{complaint.location}{said}")
             self._remember(complaint)
             lead = self.t("emergency_location_sent", location=complaint.location)
             return self._join(lead, self._restore_or_clear(state) or self.t("emergency_photos"))
@@ -325,7 +334,7 @@ class IntakeDialog:
         """Not the old draft: what was typed when it was found idle, or this message, starts afresh."""
         pending = state.slots.pop("pending_text", None)
         self.store.clear(self.ctx.user)
-        fresh = utterance if utterance.act != u.NO else \
+        fresh = utterance if utterance.act not in (u.NO, u.SKIP) else \
             self.services.reader.read(pending, self.services.local_now()) if pending else None
         if fresh is None or fresh.act in (u.NO, u.YES, u.SKIP, u.UNCLEAR):
             return self.t("restarted")
@@ -336,6 +345,8 @@ class IntakeDialog:
         """Action first: register now, alert people now, advise now; only then
         ask for what is still missing. A draft about something else waits."""
         update = self._same_emergency(utterance) if slots is None else None
+        if update is not None and state is not None and state.complaint_id == update.id:
+            return self._emergency_detail(state, utterance)  # still waiting for where it is
         if update is not None:
             return self._supplement(update, utterance)
         parked = None
@@ -414,17 +425,17 @@ class IntakeDialog:
             return ""
         if state.step == "confirm":
             return self._summary(state)
-        if state.step == "collect":
-            missing = draft.missing(state.slots)
-            if missing == "location":
-                return self.t("ask_room" if draft.needs_room(state.slots) else "ask_location")
-            return self.t("ask_description")
-        return {"two_things": lambda: self.t("ask_two_again"),
-                "repeat_check": lambda: self.t("ask_repeat_again"),
-                "emergency_check": lambda: self.t("ask_emergency_check"),
-                "emergency_place": lambda: self.t("ask_emergency_location"),
-                "await_correction": lambda: self.t(f"ask_new_{state.slots.get('correcting', 'location')}"),
-                "resume": lambda: self.t("ask_resume", summary=self._brief(state))}[state.step]()
+        asked = {"two_things": lambda: self.t("ask_two_again"),
+                 "repeat_check": lambda: self.t("ask_repeat_again"),
+                 "emergency_check": lambda: self.t("ask_emergency_check"),
+                 "emergency_place": lambda: self.t("ask_emergency_location"),
+                 "await_correction": lambda: self.t(f"ask_new_{state.slots.get('correcting', 'location')}"),
+                 "resume": lambda: self.t("ask_resume", summary=self._brief(state))}.get(state.step)
+        if asked:
+            return asked()
+        if draft.missing(state.slots) == "location":
+            return self.t("ask_room" if draft.needs_room(state.slots) else "ask_location")
+        return self.t("ask_description")
 
     def _reask(self, state: DialogState) -> str:
         state.failures += 1
@@ -522,8 +533,10 @@ class IntakeDialog:
         return self.t("restarted")
 
     def _brief(self, state: DialogState) -> str:
-        slots = state.slots
-        return "，".join(filter(None, [slots.get("location"), (slots.get("description") or "")[:30]])) or "尚未描述"
+        place, description = state.slots.get("location"), (state.slots.get("description") or "")[:30]
+        if place and place in description:  # "5号楼会议室的投影仪坏了" says where already
+            place = None
+        return "，".join(filter(None, [place, description])) or "尚未描述"
 
     @staticmethod
     def _join(*parts: str | None) -> str:
@@ -559,7 +572,7 @@ STATE_ACTS = {
     "emergency_check": {u.YES: IntakeDialog._danger_confirmed, u.NO: IntakeDialog._danger_denied},
     "emergency_place": {act: IntakeDialog._emergency_detail for act in (u.INFORM, u.REPORT, u.UNCLEAR, u.CORRECT)},
     "await_correction": {act: IntakeDialog._correction_given for act in (u.INFORM, u.REPORT, u.YES, u.NO)},
-    "resume": {u.YES: IntakeDialog._resume_yes, u.NO: IntakeDialog._resume_no, u.REPORT: IntakeDialog._resume_no},
+    "resume": {u.YES: IntakeDialog._resume_yes, **{act: IntakeDialog._resume_no for act in (u.NO, u.SKIP, u.REPORT)}},
 }
 # Words that are commands only in one state.
 STATE_WORDS = {
@@ -567,3 +580,4 @@ STATE_WORDS = {
                 **{w: IntakeDialog._not_confirmed for w in EDIT_WORDS}},
     "resume": {w: IntakeDialog._resume_yes for w in CONTINUE_WORDS},
 }
+STEPS = {"collect", "confirm", *STATE_ACTS}

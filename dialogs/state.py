@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import redis
 
@@ -12,10 +12,8 @@ import redis
 class DialogState:
     step: str
     slots: dict = field(default_factory=dict)
-    history: list[str] = field(default_factory=list)  # steps answered, for 上一步
-    failures: int = 0  # wrong answers in a row at this step
+    failures: int = 0  # unreadable answers in a row
     updated: float = field(default_factory=time.time)
-    editing: bool = False  # came from the confirmation's 修改: go back there next
     paused_step: str | None = None  # the step an idle dialog stopped at
     complaint_id: int | None = None  # set once an emergency was registered
     parked: dict | None = None  # the slots of a draft an emergency interrupted
@@ -35,7 +33,10 @@ class DialogStore:
 
     def load(self, user: str) -> DialogState | None:
         raw = self.redis.get(self._key(user))
-        return DialogState(**json.loads(raw)) if raw else None
+        if not raw:
+            return None
+        known = {f.name for f in fields(DialogState)}  # a state saved by an older version may hold more
+        return DialogState(**{k: v for k, v in json.loads(raw).items() if k in known})
 
     def save(self, user: str, state: DialogState, touch: bool = True) -> None:
         if touch:

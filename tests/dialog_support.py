@@ -114,6 +114,11 @@ def age_dialog(services: Services, user: str, seconds: float) -> None:
     store.save(user, state, touch=False)
 
 
+def forget_recent(services: Services, user: str) -> None:
+    """As if the complaint just registered was registered long ago (the 30-minute window is over)."""
+    services.redis.delete(f"{services.settings.redis_prefix}recent:{user}")
+
+
 def detached(services: Services, query) -> list:
     """Rows read in a session of their own, usable after it has closed."""
     with services.db.session() as session:

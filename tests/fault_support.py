@@ -589,7 +589,7 @@ class Talk:
 
     def answer_until_confirmation(self, sender, user: str, reply: str) -> str:
         for _ in range(8):
-            if "请您核对" in reply:
+            if "请您核对" in reply or "确认无误请回复" in reply:  # the summary, or a short reminder of it
                 return reply
             answer = answer_for(reply)
             assert answer, f"unexpected prompt: {reply!r}"

@@ -82,7 +82,7 @@ def readiness(url: str) -> tuple[int, dict]:
 
 
 # == 1. Redis stopped in the middle of dialogs =====================================================================
-PLACE, SKIP, CONFIRM = "3号楼201", "跳过", "确认"
+PLACE, SKIP, CONFIRM, SUMMARY = "3号楼201", "跳过", "确认", "请您核对"
 
 
 def test_redis_shut_down_mid_dialogs_then_started_again_loses_no_acknowledged_message(
@@ -98,11 +98,11 @@ def test_redis_shut_down_mid_dialogs_then_started_again_loses_no_acknowledged_me
     web, talk = sender_for(app.url, fake_wecom), Talk()
 
     before = talk.complain(web, "zhao.liu", "9号楼305的空调不制冷")
-    assert "请问具体在什么地方" in talk.ok(web, "wang.wu", "宿舍的灯坏了")          # at the place question
+    assert "请问具体在什么地方" in talk.ok(web, "wang.wu", "宿舍的灯坏了")          # asked where
     talk.ok(web, "li.si", "5号楼302卫生间漏水")
-    assert "现场照片" in talk.ok(web, "li.si", "昨天开始")                          # at the photos question
-    talk.to_confirmation(web, "zhang.san", "7号楼101门锁坏了")                       # at the confirmation
-    assert "什么时候开始" in talk.ok(web, "sun.qi", "6号楼402暖气不热")               # at the since question
+    assert SUMMARY in talk.ok(web, "li.si", "昨天开始")                            # a detail added at the summary
+    talk.to_confirmation(web, "zhang.san", "7号楼101门锁坏了")                       # at the summary
+    assert SUMMARY in talk.ok(web, "sun.qi", "6号楼402暖气不热")                    # at the summary
     logged_before = len(message_log(app.services))
 
     # sun.qi's answer is being handled — stored, not yet answered — when Redis crashes.
@@ -137,8 +137,9 @@ def test_redis_shut_down_mid_dialogs_then_started_again_loses_no_acknowledged_me
         assert reply.text and reply.text != internal_error, (user, reply.text)
         assert logged_row(app.services, during.get(user, (crashed_id,))[0]).status == "handled"
     # Every dialog went on from where it was before Redis lost everything.
-    assert "什么时候开始" in retried["wang.wu"].text
-    assert "现场照片" in retried["sun.qi"].text
+    assert SUMMARY in retried["wang.wu"].text and "3号楼201宿舍" in retried["wang.wu"].text
+    assert "好的" in retried["li.si"].text  # the skip was taken at the summary, which is kept
+    assert SUMMARY in retried["sun.qi"].text and "昨天晚上" in retried["sun.qi"].text
     assert REGISTERED in retried["zhang.san"].text
     numbers = [c.number for c in complaints_of(app.services)]
     assert len(numbers) == 2 and numbers[0] == before and numbers[1] in retried["zhang.san"].text

@@ -55,8 +55,8 @@ def test_two_serve_processes_share_one_users_dialog_and_keep_it_in_order(deploym
 
     # A whole dialog at once, alternating between the processes, queued behind an earlier message.
     user = "li.si"
-    turns = ["宿舍的灯坏了", "3号楼201", "昨天开始", "跳过", "跳过", "确认"]
-    cues = ["什么地方", "什么时候开始", "现场照片", "联系电话", "请您核对", REGISTERED]
+    turns = ["宿舍的灯坏了", "3号楼201", "昨天开始", "没有照片", "电话13812345678", "确认"]
+    cues = ["什么地方", "请您核对", "开始时间：昨天", "好的", "13812345678", REGISTERED]
     queue = UserQueue(redis_client, key_prefix, wait_seconds=30, hold_seconds=30)
     key = f"{key_prefix}userq:{user}"
     flights, ids = [], [talk.new_id() for _ in turns]

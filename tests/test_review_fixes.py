@@ -405,7 +405,7 @@ def test_a_failing_save_is_retried_later_and_does_not_stop_the_next_photo(servic
 
 
 # -- 11. the intake's place questions ----------------------------------------------------------------------------
-ASK_PLACE, ASK_SINCE = "具体在什么地方", "什么时候开始"
+ASK_PLACE, CONFIRM = "具体在什么地方", "请您核对"
 
 
 def test_a_kind_of_room_is_asked_which_one_and_a_time_is_not_a_place(wecom, services):
@@ -413,26 +413,25 @@ def test_a_kind_of_room_is_asked_which_one_and_a_time_is_not_a_place(wecom, serv
     assert ASK_PLACE in reply
     assert dialog_of(services, OCCUPANT).slots["location"] == "宿舍"
 
-    reply = command(wecom, OCCUPANT, "昨天开始")
-    assert "这像是时间" in reply and ASK_PLACE in reply
+    reply = command(wecom, OCCUPANT, "昨天开始")  # a time, given before it was asked for
+    assert ASK_PLACE in reply
     state = dialog_of(services, OCCUPANT)
-    assert state.step == "location" and state.slots["location"] == "宿舍"
+    assert state.step == "collect" and state.slots["location"] == "宿舍" and state.slots["since"].startswith("昨天")
 
     reply = command(wecom, OCCUPANT, "5号楼301")
-    assert ASK_SINCE in reply
+    assert CONFIRM in reply and "地点：5号楼301宿舍" in reply
     state = dialog_of(services, OCCUPANT)
-    assert state.step == "since" and state.slots["location"] == "5号楼301宿舍"
+    assert state.step == "confirm" and state.slots["location"] == "5号楼301宿舍"
 
 
 @pytest.mark.parametrize("known, expected", [(None, "5号楼301"), ("宿舍", "5号楼301宿舍")])
-def test_a_place_typed_at_the_since_question_is_taken_as_the_place(wecom, services, known, expected):
-    # A dialog at the since-question while the place is unknown or only a
-    # kind of room (as one saved before the place question asked which room).
+def test_a_place_completes_what_was_known_of_it(wecom, services, known, expected):
+    # A draft saved while the place was unknown or only a kind of room.
     slots = {"description": "空调坏了", "category": "设备设施", "photos": [], "mood": "calm", "location": known}
     DialogStore(services.redis, services.settings.redis_prefix, 3600).save(
-        OCCUPANT, DialogState(step="since", slots=slots, history=["description", "location"]))
+        OCCUPANT, DialogState(step="collect", slots=slots))
 
     reply = command(wecom, OCCUPANT, "5号楼301")
-    assert f"地点记下了：{expected}" in reply and ASK_SINCE in reply
+    assert f"地点：{expected}" in reply and CONFIRM in reply
     state = dialog_of(services, OCCUPANT)
-    assert state.step == "since" and state.slots["location"] == expected and not state.slots.get("since")
+    assert state.step == "confirm" and state.slots["location"] == expected and not state.slots.get("since")

@@ -88,8 +88,8 @@ class Reader:
 
     # -- the whole message ----------------------------------------------------
     def read(self, text: str, now: datetime) -> Utterance:
-        text = unicodedata.normalize("NFKC", text or "").strip()
-        head = text[:READ_CHARS]
+        text = (text or "").strip()  # kept as typed: it becomes the description
+        head = unicodedata.normalize("NFKC", text[:READ_CHARS])
         if not _WORDS.search(head):
             return Utterance(text, u.EMOJI)
         found = self.classifier.classify(head)
@@ -104,7 +104,7 @@ class Reader:
         if act in (u.REPORT, u.INFORM):  # "3号楼305，哦不对是503": the later value wins
             details.update(self._self_corrected(head, now, details))
         problems = self._matters(head) if act == u.REPORT else ()
-        return Utterance(text, act, problem=head if problem and act in (u.REPORT, u.EMERGENCY, u.CORRECT) else None,
+        return Utterance(text, act, problem=text if problem and act in (u.REPORT, u.EMERGENCY, u.CORRECT) else None,
                          problems=problems, classification=found, thanks=self.thanks.occurs(flat),
                          topical=self.classifier.topic_score(rest) > 0, **details,
                          **extra)
