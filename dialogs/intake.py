@@ -129,7 +129,7 @@ class IntakeDialog:
     def _is_about(self, recent: complaints.Complaint, utterance: Utterance) -> bool:
         """Words after a registration belong to it only when they are about it:
         its place or none, and no other kind of problem."""
-        if not same_site(utterance.place, recent.location):
+        if utterance.new_matter or not same_site(utterance.place, recent.location):
             return False
         if utterance.act == u.INFORM or not utterance.problem or not utterance.topical:
             return True
@@ -269,8 +269,9 @@ class IntakeDialog:
         acks, unfinished = [], None
         for text in parts:
             slots = draft.new_slots(self.services.reader.read(text, self.services.local_now()))
-            if shared_place:  # "5号楼312空调…，还有卫生间的灯…": the second is in 5号楼312 too
-                slots["location"] = merged_place(slots.get("location"), shared_place)
+            own = slots.get("location")
+            if shared_place and draft.place_is_vague(own):  # "5号楼312空调…，还有卫生间的灯…": in 5号楼312 too
+                slots["location"] = shared_place if not own or own in shared_place else shared_place + own
             slots["phone"] = state.slots.get("phone")
             if draft.missing(slots) is None:
                 complaint = registration.register(self.ctx.session, self.services, self._intake(slots))

@@ -99,7 +99,7 @@ AS_OCCUPANTS_TYPE = [
     ("茅房堵了", "茅房"),
     ("5号楼305宿舍灯坏了", "5号楼305"),  # 宿舍 / 房间 after a room number is the room itself
     ("７号楼３１２房间门锁坏了", "7号楼312"),
-    ("9号楼东侧那部电梯", "9号楼东侧"),
+    ("9号楼东侧那部电梯", "9号楼东侧电梯"),  # 那部 joins like 的
 ]
 
 SEVERAL_PLACES = [  # the first one with a number wins, otherwise the first

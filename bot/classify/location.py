@@ -19,7 +19,8 @@ Normalising:
 Joining: parts are normally adjacent. A building, floor or room may follow
 after up to three spaces (七号楼 一单元 502 -> 7号楼1单元502), though not a second
 building with the same suffix (3号楼 4号楼 names two); a room part, facility,
-position or N号 may follow one 的 (4号楼的电梯 -> 4号楼电梯). Spaces and 的 are
+position or N号 may follow one 的 or a 那部 / 这个 (4号楼的电梯 -> 4号楼电梯,
+8号楼西边那部电梯 -> 8号楼西边电梯). Spaces and 的 are
 left out of the result. Facilities (电梯, 窗口) and positions (东侧, 门口) never
 stand alone, and a number, 前缀 or ordinal counts only with a place after it
 (2个人, 三次, 第二天: no place).
@@ -64,6 +65,8 @@ _NUMBER_START = r"(?<![A-Za-z\d#-])(?<!\d )(?<!\d  )(?<![费钱价款金¥$])"
 # 305, A301 (a letter in front is a wing), 3-201 (building or unit, then room).
 _ROOM_NUMBER = rf"{_NUMBER_START}(\d{{1,2}}-\d{{3,4}}|[A-Za-z]?\d{{3,4}})"
 _SPACES = re.compile(r"[ \t]{1,3}")
+# What may join a place to the part after it, left out of the result like 的.
+LINK = re.compile(r"[的滴]?[那这](?:部|台|个|间|扇|盏|排)的?|的|滴(?!水|漏|答)")  # 滴: dialect for 的
 # The characters each pattern in LocationFinder._patterns can begin with (see
 # _may_begin). Keep them in step: tests/test_places.py checks them on its cases.
 _ASCII = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -81,7 +84,7 @@ _FIRST_CHARS = {
 # Parts that mean nothing without a place after them: 新, 2号, 第三, 一.
 _NEEDS_FOLLOWER = frozenset({"prefix", "ordinal", "serial", "cn_ordinal"})
 # Parts that carry a number: the first chain holding one wins.
-_NUMBERED = frozenset({"building", "room", "bare_room", "ordinal", "serial", "cn_ordinal"})
+_NUMBERED = frozenset({"building", "floor", "room", "bare_room", "ordinal", "serial", "cn_ordinal"})
 # What may follow after a few spaces (七号楼 一单元 502) or after one 的 (4号楼的电梯).
 _AFTER_SPACES = frozenset({"building", "floor", "room"})
 _AFTER_DE = frozenset({"room_part", "facility", "position", "serial"})
@@ -121,6 +124,20 @@ _NEXT = {
     "serial_facility": ("position",),
     "position": ("place", "room_part", "facility", "prefix", "ordinal", "serial"),  # 三楼东侧自习室
 }
+
+
+def _narrowed(best: tuple[_Part, ...], later: list[tuple[_Part, ...]]) -> tuple[_Part, ...]:
+    """"住在学员公寓2号楼……2号楼507": the same building said again with the
+    room is the same place, narrowed down; a different building is not."""
+    kinds = [p.kind for p in best]
+    if "building" not in kinds or kinds[-1] != "building":
+        return best
+    building = best[-1].text
+    for chain in later:
+        at = next((i for i, p in enumerate(chain) if p.kind == "building"), None)
+        if at is not None and chain[at].text == building and len(chain) > at + 1:
+            return best + chain[at + 1:]
+    return best
 
 
 class LocationFinder:
@@ -208,7 +225,8 @@ class LocationFinder:
         if not chains:
             return None
         numbered = [c for c in chains if any(p.kind in _NUMBERED for p in c)]
-        return "".join(p.text for p in (numbered or chains)[0])
+        best = (numbered or chains)[0]
+        return "".join(p.text for p in _narrowed(best, chains[chains.index(best) + 1:]))
 
     def _chains(self, text: str) -> list[tuple[_Part, ...]]:
         """Every chain, left to right, none overlapping the one before."""
@@ -262,8 +280,8 @@ class LocationFinder:
         spaces = _SPACES.match(text, at)
         if spaces:
             later = self._parts_of(text, spaces.end(), after, " ")
-        elif text.startswith("的", at):
-            later = self._parts_of(text, at + 1, after, "的")
+        elif link := LINK.match(text, at):  # 4号楼的电梯, 8号楼西边那部电梯
+            later = self._parts_of(text, link.end(), after, "的")
         else:
             return parts
         return parts + [part for part in later if not _lists_another(text, at, part)]

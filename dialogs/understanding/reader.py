@@ -22,6 +22,7 @@ from bot.classify import Classifier
 from dialogs.understanding import utterance as u
 from dialogs.understanding.phones import find_phone, phone_spans
 from dialogs.understanding.phrases import Fillers, Phrases, load_acts, plain
+from bot.classify.location import LINK
 from dialogs.understanding.places import completed_place
 from dialogs.understanding.times import find_time
 from dialogs.understanding.utterance import Utterance
@@ -45,6 +46,11 @@ _SENTENCES = re.compile(r"(?<=[。；;！!？?\n])")
 _VAGUE = Phrases(["我要投诉", "我想投诉", "投诉一下", "要投诉", "我要报修", "我想报修", "报修一下", "想反映", "反映个",
                   "反映一下", "反映下", "有个事", "有件事", "有个问题", "有点事", "出了点问题", "有问题", "我要举报",
                   "要反映", "情况", "管不管事", "管不管", "有没有人管", "投诉", "报修", "反映"])
+
+
+def _as_written(place: str) -> re.Pattern[str]:
+    """The normalised place, with the small words people put inside it (的, 那个) allowed back."""
+    return re.compile(f"(?:{LINK.pattern})?".join(map(re.escape, place)))
 
 
 def _without(text: str, parts: list[str]) -> str:
@@ -78,6 +84,7 @@ class Reader:
         self.correct_objects = {slot: Phrases(words) for slot, words in (correct.get("对象") or {}).items()}
         self.problem_cues = Phrases(acts.get("问题线索"))
         self.another_matter = Phrases(acts.get("另一件事"))
+        self.new_matter = Phrases(acts.get("新的事"))
         # First match wins: "不用了谢谢" cancels, "好的谢谢" is small talk, "好的" agrees.
         self.whole_phrases = ((u.CANCEL, self.cancel_whole), (u.SKIP, self.skip_whole), (u.NO, self.no.whole),
                               (u.SMALLTALK, self.smalltalk), (u.YES, self.yes.whole))
@@ -100,14 +107,22 @@ class Reader:
         rest = _VAGUE.remove(self._without_details(flat, head, details))
         problem = self._names_problem(head, rest, found)
         act, extra = self._act(head, flat, rest, problem, found, details, now)
-        details.update(extra.pop("values", {}))
+        corrected = extra.pop("values", {})
+        if act == u.CORRECT and corrected.get("place") and details["place"]:  # "12号楼的电梯…说错了，是11号楼"
+            corrected["place"] = completed_place(details["place"], corrected["place"])
+        details.update(corrected)
         if act in (u.REPORT, u.INFORM):  # "3号楼305，哦不对是503": the later value wins
             details.update(self._self_corrected(head, now, details))
         problems = self._matters(head) if act == u.REPORT else ()
         return Utterance(text, act, problem=text if problem and act in (u.REPORT, u.EMERGENCY, u.CORRECT) else None,
                          problems=problems, classification=found, thanks=self.thanks.occurs(flat),
+                         new_matter=self._opens_new_matter(flat),
                          topical=self.classifier.topic_score(rest) > 0, **details,
                          **extra)
+
+    def _opens_new_matter(self, flat: str) -> bool:
+        opening = self.fillers.strip_edges(flat)
+        return any(opening.startswith(word) for word in self.new_matter.words if word)
 
     def _act(self, text, flat, rest, problem, found, details, now) -> tuple[str, dict]:
         """The act, and what it adds (which slot is corrected or skipped, a yes / no)."""
@@ -167,7 +182,9 @@ class Reader:
     @staticmethod
     def _without_details(flat: str, text: str, details: dict) -> str:
         rest = flat
-        for value in (details["place"], details["time"].text if details["time"] else None, *phone_spans(text)):
+        if details["place"]:  # the place as written: "3号楼东边那个楼梯口" is read as 3号楼东边楼梯口
+            rest = _as_written(plain(details["place"])).sub("", rest, count=1)
+        for value in (details["time"].text if details["time"] else None, *phone_spans(text)):
             if value:
                 rest = rest.replace(plain(value), "", 1)
         return rest

@@ -44,6 +44,7 @@ class Utterance:
     skips: frozenset[str] = field(default_factory=frozenset)  # optional details refused
     polarity: str | None = None  # YES or NO when the message also agrees or denies
     thanks: bool = False
+    new_matter: bool = False  # opens with "还有个事": not about what came before
     topical: bool = False  # names something the category lists know (空调, 漏水), not just "一直没好"
     classification: "Classification | None" = None
 
