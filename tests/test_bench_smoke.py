@@ -32,3 +32,20 @@ def test_the_load_benchmark_runs_clean_in_smoke_mode(tmp_path):
     for phase in figures["phases"]:
         assert phase["requests"] > 0 and phase["errors"] == 0 and phase["stuck"] == 0, phase["name"]
     assert figures["slow_wecom"]["over_4s"] == 0 and "pending" not in figures["slow_wecom"]["outbox_after"]
+
+
+def test_the_dialog_turns_benchmark_reports_every_group(tmp_path):
+    conversations = tmp_path / "few.yaml"
+    conversations.write_text("""
+- {name: 一句说全, covers: two_turns, turns: ["3号楼201空调坏了", "确认"],
+   outcome: {complaint: {location_has: ["3号楼201"]}}}
+- {name: 缺地点, covers: partial, turns: ["空调坏了", "3号楼201", "确认"], outcome: {complaint: {category: 设备设施}}}
+- {name: 含糊, covers: vague, turns: ["在吗", "空调坏了", "3号楼201", "确认"], outcome: {}}
+""", encoding="utf-8")
+    completed = subprocess.run([sys.executable, "bench/dialog_turns.py", "--file", str(conversations)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120, env={**os.environ, "REDIS_URL": ""})
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    lines = completed.stdout.splitlines()
+    assert any(line.startswith("一句说全") and "2.00" in line and "100.0%（1/1）" in line for line in lines), lines
+    assert any(line.startswith("缺一项") and "3.00" in line for line in lines), lines
+    assert any(line.startswith("说得含糊") and "4.00" in line for line in lines), lines
