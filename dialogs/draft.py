@@ -8,7 +8,7 @@ from dialogs.understanding import Utterance
 from dialogs.understanding.places import (BUILDING_ONLY, SHARED_FACILITIES, VAGUE_PLACES, WHOLE_BUILDING, completed_place,
                                           merged_place)
 from dialogs.understanding.phrases import plain
-from dialogs.understanding.utterance import DESCRIPTION, LOCATION, PHONE, SINCE
+from dialogs.understanding.utterance import DESCRIPTION, LOCATION, SINCE
 
 MOOD_RANK = {"calm": 0, "upset": 1, "angry": 2}
 # Complaints about money, rudeness or a missing service have no place to send a repairer to.

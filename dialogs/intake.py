@@ -230,8 +230,7 @@ class IntakeDialog:
         return self._join(reply, self._prompt(state)) if state else reply
 
     def _progress(self, state: DialogState | None, utterance: Utterance) -> str:
-        from handlers import occupant_commands  # the list lives with the occupant's commands
-        listed = occupant_commands.list_own(self.ctx)
+        listed = questions.list_own(self.ctx)
         return self._join(listed, self.t("draft_still_open"), self._prompt(state)) if state else listed
 
     def _question(self, state: DialogState | None, utterance: Utterance) -> str:
@@ -245,6 +244,10 @@ class IntakeDialog:
             return self.t("you_are_welcome")
         service = self.services.settings.service
         return self.t("welcome", service_name=service.name, duty_phone=service.duty_phone)
+
+    def _unasked_answer(self, state: DialogState, utterance: Utterance) -> str:
+        """"对，是3号楼的" where nothing yes / no was asked: its details count, the question stands."""
+        return self._details(state, utterance) if utterance.contained() else self._prompt(state)
 
     def _emoji(self, state: DialogState | None, utterance: Utterance) -> str:
         return self._prompt(state) if state else self.t("ask_what_happened")
@@ -385,11 +388,6 @@ class IntakeDialog:
         return complaint
 
     @staticmethod
-    def _same_place(slots: dict, utterance: Utterance) -> bool:
-        place = slots.get("location")
-        return not utterance.place or not place or utterance.place in place or place in utterance.place
-
-    @staticmethod
     def _merged(slots: dict, utterance: Utterance) -> dict:
         merged = dict(slots)
         merged.pop("description", None)
@@ -397,6 +395,12 @@ class IntakeDialog:
         if slots.get("description"):
             merged["description"] = f"{utterance.problem}；{slots['description']}"
         return merged
+
+    @staticmethod
+    def _same_place(slots: dict, utterance: Utterance) -> bool:
+        """Stricter than same_site: an emergency joins the draft only where one place holds the other."""
+        place = slots.get("location")
+        return not utterance.place or not place or utterance.place in place or place in utterance.place
 
     def _restore_or_clear(self, state: DialogState) -> str | None:
         """Back to the complaint an emergency interrupted, if there was one."""
@@ -556,10 +560,8 @@ ACTS_EVERYWHERE = {
     u.QUESTION: IntakeDialog._question,
     u.SMALLTALK: IntakeDialog._smalltalk,
     u.EMOJI: IntakeDialog._emoji,
-    u.YES: lambda self, state, utterance: self._details(state, utterance) if utterance.contained()
-    else self._prompt(state),
-    u.NO: lambda self, state, utterance: self._details(state, utterance) if utterance.contained()
-    else self._prompt(state),
+    u.YES: IntakeDialog._unasked_answer,
+    u.NO: IntakeDialog._unasked_answer,
 }
 # With no draft open, these get an answer and start nothing.
 OUTSIDE_A_DRAFT = {act: ACTS_EVERYWHERE[act] for act in (u.CANCEL, u.HUMAN, u.PROGRESS, u.QUESTION, u.SMALLTALK,

@@ -7,6 +7,7 @@ import re
 
 from bot import complaints, lifecycle
 from bot.models import Complaint
+from dialogs.questions import list_own, short
 from dialogs.state import DialogStore
 from handlers.command_syntax import command_pattern, parse
 from handlers.context import Context
@@ -42,21 +43,12 @@ def run(ctx: Context, text: str) -> str | None:
     return detail(ctx, complaint)
 
 
-def list_own(ctx: Context) -> str:
-    own = complaints.of_occupant(ctx.session, ctx.user)
-    if not own:
-        return ctx.text("my_complaints_none")
-    lines = "\n".join(ctx.text("complaint_line", number=c.number, status=complaints.status_label(c.status),
-                               description=_short(c.description)) for c in own)
-    return ctx.text("my_complaints", lines=lines)
-
-
 def detail(ctx: Context, complaint: Complaint) -> str:
     # Occupants see their own history, but never internal notes (links, flags).
     visible = [e for e in complaint.events if e.kind not in {"linked", "compensation_flagged"}][-5:]
     events = "\n".join(f"· {_local(ctx, e.at)} {complaints.event_label(e.kind)}" for e in visible)
     return ctx.text("complaint_detail", number=complaint.number, status=complaints.status_label(complaint.status),
-                    description=_short(complaint.description, 100), location=complaint.location or "未说明",
+                    description=short(complaint.description, 100), location=complaint.location or "未说明",
                     department=complaint.department or "待分派", created=_local(ctx, complaint.created_at),
                     events=events)
 
@@ -86,10 +78,6 @@ def withdraw(ctx: Context, complaint: Complaint) -> str:
                         status=complaints.status_label(complaint.status), phone=ctx.services.settings.service.phone)
     lifecycle.after_withdrawal(ctx.session, ctx.services, complaint)
     return ctx.text("withdrawn", number=complaint.number)
-
-
-def _short(text: str, limit: int = 24) -> str:
-    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _local(ctx: Context, moment) -> str:

@@ -2,8 +2,8 @@
 topics of other offices, and repeated or shared reports."""
 from __future__ import annotations
 
-from tests.dialog_support import (Image, attachments_of, complaints_of, dialog_of, events_of, forget_recent,
-                                  last, say, sent_texts)
+from tests.dialog_support import (CUSTOMER_SERVICE, Image, attachments_of, complaints_of, dialog_of, events_of,
+                                  forget_recent, last, queued_texts, say, sent_texts)
 from tests.helpers import file_complaint
 
 NOT_FOUND = "没有找到"
@@ -103,6 +103,16 @@ def test_an_out_of_scope_question_is_redirected_and_starts_nothing(wecom, servic
     assert dialog_of(services, "zhao") is None
     assert complaints_of(services) == []
     assert "教务处" in last(wecom, "zhao", "期末考试成绩在哪查")
+
+
+def test_an_unknown_question_is_forwarded_to_customer_service_a_few_times_an_hour(wecom, services):
+    asked = ["周末可以带家属来住吗？", "请问学员证丢了找谁补办？", "请问宿舍能养猫吗？", "党校的快递点在哪？"]
+    replies = say(wecom, "qiu", *asked)
+    assert all("转给客服同事" in reply for reply in replies)
+    notes = [n for n in queued_texts(services, CUSTOMER_SERVICE) if n.startswith("【咨询】")]
+    assert [n.split("问：", 1)[1].split("\n")[0] for n in notes] == asked[:3]  # the fourth waits for their answer
+    assert "已经转给客服同事了" in replies[3]
+    assert dialog_of(services, "qiu") is None and complaints_of(services) == []
 
 
 # -- the same thing again, by the same person ------------------------------------------------------

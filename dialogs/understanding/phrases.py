@@ -68,6 +68,3 @@ class Fillers:
         """"好的呀" -> "好的"; a clause made only of fillers stays as it is."""
         stripped = self.edges.sub("", flat)
         return stripped or flat
-
-    def strip(self, flat: str) -> str:
-        return self.strip_edges(flat)

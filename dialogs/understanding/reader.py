@@ -105,7 +105,7 @@ class Reader:
         details = dict(place=self._place(unphoned, place), time=find_time(unphoned, now), phone=find_phone(head))
         flat = plain(head)
         rest = _VAGUE.remove(self._without_details(flat, head, details))
-        problem = self._names_problem(head, rest, found)
+        problem = self._names_problem(rest, found)
         act, extra = self._act(head, flat, rest, problem, found, details, now)
         corrected = extra.pop("values", {})
         if act == u.CORRECT and corrected.get("place") and details["place"]:  # "12号楼的电梯…说错了，是11号楼"
@@ -189,7 +189,7 @@ class Reader:
                 rest = rest.replace(plain(value), "", 1)
         return rest
 
-    def _names_problem(self, text: str, rest: str, found) -> bool:
+    def _names_problem(self, rest: str, found) -> bool:
         if found.emergency_state != "no":
             return True
         if _POINTING.match(rest) and len(rest) <= 8 and not self.problem_cues.occurs(rest):
@@ -199,7 +199,7 @@ class Reader:
         return self.classifier.topic_score(rest) > 0 and not self._asks(rest) and len(rest) >= 2
 
     def _skips(self, flat: str) -> set[str]:
-        if self.skip_whole.is_whole(self.fillers.strip(flat)) or self.skip_whole.is_whole(flat):
+        if self.skip_whole.is_whole(self.fillers.strip_edges(flat)) or self.skip_whole.is_whole(flat):
             return {"any"}
         verbs = self.skip_verbs.find(flat)
         if not verbs:
@@ -207,7 +207,7 @@ class Reader:
         return {slot for slot, words in self.skip_objects.items() if words.occurs(flat)}
 
     def _cancels(self, flat: str) -> bool:
-        return self.cancel_whole.is_whole(self.fillers.strip(flat)) or self.cancel_any.occurs(flat)
+        return self.cancel_whole.is_whole(self.fillers.strip_edges(flat)) or self.cancel_any.occurs(flat)
 
     def _asks(self, flat: str) -> bool:
         return self.asks.occurs(flat) and not self.not_asks.occurs(flat)
@@ -327,11 +327,11 @@ class _YesNo:
         self.whole, self.starts = Phrases(table.get("整句")), Phrases(table.get("开头"))
 
     def is_whole(self, flat: str) -> bool:
-        return self.whole.is_whole(flat) or self.whole.is_whole(self.fillers.strip(flat))
+        return self.whole.is_whole(flat) or self.whole.is_whole(self.fillers.strip_edges(flat))
 
     def polarity(self, text: str) -> str | None:
         """Also "对，在3号楼": a leading word set apart by punctuation."""
         if self.is_whole(plain(text)):
             return self.kind
         head = re.split(r"[,，。!！、~～\s]", text.strip().lower(), maxsplit=1)
-        return self.kind if len(head) == 2 and self.fillers.strip(plain(head[0])) in self.starts.words else None
+        return self.kind if len(head) == 2 and self.fillers.strip_edges(plain(head[0])) in self.starts.words else None
