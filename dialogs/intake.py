@@ -22,7 +22,7 @@ from dialogs.state import DialogState, DialogStore
 from dialogs.understanding import Utterance
 from dialogs.understanding import utterance as u
 from dialogs.understanding.phrases import plain
-from dialogs.understanding.places import merged_place, same_site
+from dialogs.understanding.places import completed_place, merged_place, same_site
 
 if TYPE_CHECKING:  # the handlers import this module: no import cycle at run time
     from handlers.context import Context
@@ -107,8 +107,12 @@ class IntakeDialog:
         if act in OUTSIDE_A_DRAFT:
             return OUTSIDE_A_DRAFT[act](self, None, utterance)
         recent = self.recent_complaint()
+        if recent is not None and act == u.CORRECT and utterance.correction in RECENT_FIELDS:
+            return self._correct_recent(recent, utterance)
         if recent is not None and act in (u.INFORM, u.REPORT, u.CORRECT, u.UNCLEAR) and self._is_about(recent, utterance):
             return self._supplement(recent, utterance)
+        if act == u.YES and utterance.pictures_only and recent is None:  # 👍 with nothing before it
+            return self._emoji(None, utterance)
         if act in (u.YES, u.NO, u.SKIP, u.UNCLEAR):  # an answer, but nothing asked
             thanked = act == u.YES and (utterance.thanks or recent is not None)
             return self.t("you_are_welcome" if thanked else "no_dialog_open")
@@ -150,10 +154,28 @@ class IntakeDialog:
             complaint.location = utterance.place
         if utterance.phone and not complaint.contact_phone:
             complaint.contact_phone = utterance.phone
+        if utterance.time and not complaint.since:
+            complaint.since = utterance.time.label()[:draft.SINCE_CHARS]
         if complaint.emergency:  # responders on their way need every detail at once
             registration.alert_emergency(session, self.services, complaint, update=utterance.text[:200])
             return self.t("emergency_update_sent", number=complaint.number)
         return self.t("supplement_added", number=complaint.number)
+
+    def _correct_recent(self, complaint: complaints.Complaint, utterance: Utterance) -> str:
+        """"地点说错了，是6号楼503" just after registering: the complaint itself is corrected."""
+        slot = utterance.correction
+        value = utterance.contained().get(slot)
+        if value is None:  # "地点说错了" alone: the new value comes next, as a detail of it
+            return self.t(f"ask_new_{slot}")
+        if slot == "location":
+            value = completed_place(complaint.location, value)
+        setattr(complaint, RECENT_FIELDS[slot], value[:draft.SINCE_CHARS] if slot == "since" else value)
+        complaints.record_event(self.ctx.session, complaint, self.ctx.user, "supplement",
+                                comment=f"更正{SLOT_LABELS[slot]}：{value}（{utterance.text[:100]}）")
+        if complaint.emergency:
+            registration.alert_emergency(self.ctx.session, self.services, complaint,
+                                         update=f"更正{SLOT_LABELS[slot]}：{value}")
+        return self.t("recent_corrected", number=complaint.number, what=SLOT_LABELS[slot], value=value)
 
     def recent_complaint(self) -> complaints.Complaint | None:
         recent = self.recent.load(self.ctx.user)
@@ -169,9 +191,10 @@ class IntakeDialog:
             return self._offer_two(state, utterance, first=state.slots.get("description"))
         if utterance.emergency_state == "unsure":
             state.slots["danger_unsure"] = True
-        if utterance.act == u.UNCLEAR or not draft.fill(state.slots, utterance):
-            if utterance.act == u.UNCLEAR or not self._whole_building(state, utterance):
-                return self._reask(state)
+        if self._whole_building(state, utterance):  # "整栋楼" answers "which room?"
+            draft.fill(state.slots, utterance)
+        elif utterance.act == u.UNCLEAR or not draft.fill(state.slots, utterance):
+            return self._reask(state)
         return self._next(state, self._empathy(state))
 
     def _whole_building(self, state: DialogState, utterance: Utterance) -> bool:
@@ -186,8 +209,7 @@ class IntakeDialog:
         slots, found = state.slots, utterance.classification
         if not slots.get("description") or not utterance.problem or found is None:
             return False
-        other_place = utterance.place and slots.get("location") and utterance.place not in slots["location"] \
-            and slots["location"] not in utterance.place
+        other_place = bool(utterance.place and slots.get("location")) and not same_site(utterance.place, slots["location"])
         return bool(other_place or len(utterance.problems) > 1) and found.category != slots.get("category") \
             or bool(other_place and found.category == slots.get("category") and slots.get("location"))
 
@@ -365,6 +387,8 @@ class IntakeDialog:
             elif state is not None:
                 parked = state.parked
         slots["emergency"] = True
+        if not draft.usable_emergency_place(slots.get("location")):
+            slots["location"] = self._lift_just_reported(utterance) or slots.get("location")
         complaint = registration.register(self.ctx.session, self.services, self._intake(slots))
         self._remember(complaint, kinds=utterance.emergency_kinds)
         service = self.services.settings.service
@@ -375,6 +399,13 @@ class IntakeDialog:
             return self._join(advice, self._restore_or_clear(after) or self.t("emergency_photos"))
         self.store.save(self.ctx.user, after)
         return self._join(advice, self.t("ask_emergency_location"))
+
+    def _lift_just_reported(self, utterance: Utterance) -> str | None:
+        """"有人被困在里面了" right after "7号楼电梯又坏了": that lift."""
+        recent = self.recent_complaint()
+        if recent is None or "电梯困人" not in utterance.emergency_kinds or "电梯" not in (recent.location or ""):
+            return None
+        return recent.location
 
     def _same_emergency(self, utterance: Utterance) -> complaints.Complaint | None:
         """"人还困在里面" after a lift alarm is news about it, not a second alarm."""
@@ -549,6 +580,8 @@ class IntakeDialog:
 
 
 SLOT_LABELS = {"location": "地点", "since": "开始时间", "phone": "联系电话", "description": "问题"}
+# What a correction may change on a complaint just registered (the description stays as it was told).
+RECENT_FIELDS = {"location": "location", "since": "since", "phone": "contact_phone"}
 
 # What an act means wherever the dialog is (an emergency is handled before this table).
 ACTS_EVERYWHERE = {

@@ -17,7 +17,9 @@ from tests.dialog_support import (CUSTOMER_SERVICE, DUTY, complaints_of, detache
                                   queued_texts)
 from tests.helpers import NUMBER
 
-CONVERSATIONS = yaml.safe_load((Path(__file__).parent / "data" / "conversations.yaml").read_text(encoding="utf-8"))
+# conversations.yaml, then later rounds (conversations_round3.yaml …), each written before it was run.
+FILES = sorted((Path(__file__).parent / "data").glob("conversations*.yaml"), key=lambda p: (len(p.name), p.name))
+CONVERSATIONS = [c for path in FILES for c in yaml.safe_load(path.read_text(encoding="utf-8"))]
 users = itertools.count()
 
 # What a reply must show for each `expect` marker.

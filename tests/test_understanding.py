@@ -48,7 +48,8 @@ def read(reader, text):
     ("辛苦了师傅", u.SMALLTALK),
     ("转人工", u.HUMAN),
     ("😡😡", u.EMOJI),
-    ("👍", u.EMOJI),
+    ("👍", u.YES),  # a thumbs-up agrees (at the summary it confirms)
+    ("😡😡", u.EMOJI),
     ("3号楼201", u.INFORM),
     ("昨天晚上开始的", u.INFORM),
     ("13812345678", u.INFORM),
@@ -114,7 +115,8 @@ def test_a_long_message_is_read_in_its_first_thousand_characters(reader):
 
 # -- the labelled sets ----------------------------------------------------------
 # Thresholds sit a little under what the reader reaches, so a regression fails.
-@pytest.mark.parametrize("name, accuracy", [("utterances.tsv", 0.92), ("utterances_round2.tsv", 0.85)])
+@pytest.mark.parametrize("name, accuracy", [("utterances.tsv", 0.92), ("utterances_round2.tsv", 0.92),
+                                            ("utterances_round3.tsv", 0.90)])
 def test_labelled_sets(reader, name, accuracy):
     scores = score(reader, read_labelled(DATA / name), NOW)
     assert scores.accuracy >= accuracy, scores.accuracy

@@ -87,7 +87,7 @@ _NEEDS_FOLLOWER = frozenset({"prefix", "ordinal", "serial", "cn_ordinal"})
 _NUMBERED = frozenset({"building", "floor", "room", "bare_room", "ordinal", "serial", "cn_ordinal"})
 # What may follow after a few spaces (七号楼 一单元 502) or after one 的 (4号楼的电梯).
 _AFTER_SPACES = frozenset({"building", "floor", "room"})
-_AFTER_DE = frozenset({"room_part", "facility", "position", "serial"})
+_AFTER_DE = frozenset({"room", "room_part", "facility", "position", "serial"})
 
 
 @dataclass(frozen=True)

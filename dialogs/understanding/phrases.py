@@ -64,6 +64,10 @@ class Fillers:
         alternation = "|".join(map(re.escape, words)) or "(?!)"
         self.edges = re.compile(f"^(?:{alternation})+|(?:{alternation})+$")
 
+    def only(self, flat: str) -> bool:
+        """Nothing but tone: "嗯", "哦哦"."""
+        return bool(self.edges.fullmatch(flat))
+
     def strip_edges(self, flat: str) -> str:
         """"好的呀" -> "好的"; a clause made only of fillers stays as it is."""
         stripped = self.edges.sub("", flat)

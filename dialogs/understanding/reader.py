@@ -31,6 +31,7 @@ from dialogs.understanding.utterance import Utterance
 # characters would not fit the 5-second reply window.
 READ_CHARS = 1000
 MAX_PLACE_CHARS = 40
+LONG_REST = 12  # characters left after the details and "我想反映": a description
 _WORDS = re.compile(r"[\w\u4e00-\u9fff]")
 _CLAUSES = re.compile(r"[,，。;；!！?？\n]")
 # "不是3号楼" names the wrong value, not the new one.
@@ -38,7 +39,7 @@ _DENIED = re.compile(r"(不是|而不是|并非|不在)")
 # A correction inside a report: "…，哦不对，是11号楼", "电话…，啊说错了，是…".
 _SELF_CORRECTION = re.compile(r"(不对|说错了|说错|打错了|写错了|搞错了|口误|更正一下|应该是|其实是|改成|改为)")
 MATTERS_WITHIN = 60  # characters: two matters are said briefly, one at length
-_GOES_ON = re.compile(r"^(结果|然后|但是|可是|连|而且越来越|所以|因为)")
+_GOES_ON = re.compile(r"^(结果|然后|但是|可是|连|而且越来越|所以|因为|报了|报过|报修|反映了|反映过|说了|说过|找了|找过|打了电话|打过电话|催了|催过)")
 _POINTING = re.compile(r"^(就是|就在|是在|是|在|就)")
 _CLAUSE_SPLIT = re.compile(r"[\s,，。.!！?？~～、…;；]+")
 _SENTENCES = re.compile(r"(?<=[。；;！!？?\n])")
@@ -77,6 +78,7 @@ class Reader:
         question = acts.get("问题") or {}
         self.asks, self.not_asks = Phrases(question.get("疑问")), Phrases(question.get("不算问"))
         self.asks_plainly = Phrases(question.get("明确"))
+        self.asks_for_help = Phrases(question.get("求助"))
         talk = acts.get("闲聊") or {}
         self.smalltalk, self.thanks = Phrases(talk.get("整句")), Phrases(talk.get("谢谢"))
         correct = acts.get("更正") or {}
@@ -97,21 +99,22 @@ class Reader:
     def read(self, text: str, now: datetime) -> Utterance:
         text = (text or "").strip()  # kept as typed: it becomes the description
         head = unicodedata.normalize("NFKC", text[:READ_CHARS])
-        if not _WORDS.search(head):
-            return Utterance(text, u.EMOJI)
+        if not _WORDS.search(head):  # 👍 agrees; other pictures say nothing yet
+            return Utterance(text, u.YES if self.yes.whole.is_whole(plain(head)) else u.EMOJI)
         found = self.classifier.classify(head)
         unphoned = _without(head, phone_spans(head))
         place = self.classifier.places.find(unphoned) if unphoned != head else found.location
         details = dict(place=self._place(unphoned, place), time=find_time(unphoned, now), phone=find_phone(head))
         flat = plain(head)
         rest = _VAGUE.remove(self._without_details(flat, head, details))
-        problem = self._names_problem(rest, found)
+        # "我想反映…" and a long account names a problem even in words no list knows.
+        problem = self._names_problem(rest, found) or (_VAGUE.occurs(flat) and len(rest) >= LONG_REST)
         act, extra = self._act(head, flat, rest, problem, found, details, now)
         corrected = extra.pop("values", {})
         if act == u.CORRECT and corrected.get("place") and details["place"]:  # "12号楼的电梯…说错了，是11号楼"
             corrected["place"] = completed_place(details["place"], corrected["place"])
         details.update(corrected)
-        if act in (u.REPORT, u.INFORM):  # "3号楼305，哦不对是503": the later value wins
+        if act in (u.REPORT, u.INFORM, u.EMERGENCY):  # "3号楼305，哦不对是503": the later value wins
             details.update(self._self_corrected(head, now, details))
         problems = self._matters(head) if act == u.REPORT else ()
         return Utterance(text, act, problem=text if problem and act in (u.REPORT, u.EMERGENCY, u.CORRECT) else None,
@@ -147,7 +150,9 @@ class Reader:
         polarity = self.yes.polarity(text) or self.no.polarity(text)
         if polarity and not problem:
             return polarity, {"polarity": polarity}
-        if self.asks_plainly.occurs(flat) or (self._asks(flat) and not (problem and self.problem_cues.occurs(rest))):
+        asking_help = problem and found.emergency_state == "no" and self.asks_for_help.occurs(flat)
+        if not asking_help and (self.asks_plainly.occurs(flat) or
+                                (self._asks(flat) and not (problem and self.problem_cues.occurs(rest)))):
             return u.QUESTION, {}
         if self.thanks.occurs(flat) and not self.problem_cues.occurs(rest):
             return u.SMALLTALK, {}
@@ -163,6 +168,7 @@ class Reader:
         clauses = [c for c in map(plain, _CLAUSE_SPLIT.split(text.lower())) if c and _WORDS.search(c)]
         if not clauses:
             return None
+        clauses = [c for c in clauses if not self.fillers.only(c)] or clauses  # "嗯，不是" says 不是
         def says(clause: str, phrases: Phrases) -> bool:
             return _covered(clause, phrases) or _covered(self.fillers.strip_edges(clause), phrases)
         for act, phrases in self.whole_phrases:
@@ -196,7 +202,9 @@ class Reader:
             return False  # "是3号楼东边那个楼梯口": where, not what
         if self.problem_cues.occurs(rest) and len(rest) >= 2:
             return True
-        return self.classifier.topic_score(rest) > 0 and not self._asks(rest) and len(rest) >= 2
+        # "热水器不出热水，咋整" still names its problem; "停车证咋办" only asks.
+        helped = self.asks_for_help.occurs(rest) and len(self.asks_for_help.remove(rest)) >= 6
+        return self.classifier.topic_score(rest) > 0 and not (self._asks(rest) and not helped) and len(rest) >= 2
 
     def _skips(self, flat: str) -> set[str]:
         if self.skip_whole.is_whole(self.fillers.strip_edges(flat)) or self.skip_whole.is_whole(flat):

@@ -620,7 +620,8 @@ def _few_days(m: re.Match, ctx: _Ctx) -> _Hit | None:
 _NUM = r"(?:好几|好多|好些|(?:[0-9]{1,4}|[" + _CN + r"百几]{1,5})(?:多|来)?|半)"
 _DURATION = re.compile(r"(?P<pre>最近|将近|快|过去的?|近|这|连着|连续|整整)?(?<![0-9" + _CN + r"百几.])(?P<num>" + _NUM + r")"
                        r"(?P<ge>个)?(?P<half>半|多|来)?(?P<unit>小时|钟头|分钟|天|日|周|星期|礼拜|月|年)"
-                       r"(?P<more>多|半)?(?P<suf>了(?!解)|之前|以前|前(?![台面头排])|以来|左右)?")
+                       r"(?P<more>多|半)?(?P<suf>了(?!解)|之前|以前|前(?![台面头排])|以来|左右)?"
+                       r"(?P<cont>(?=都|一直|还|没|也没))?")  # 好几天都不能用了, 三天没人来
 _UNIT = {"小时": ("h", 1), "钟头": ("h", 1), "分钟": ("min", 1), "天": ("d", 1), "日": ("d", 1), "周": ("d", 7),
          "星期": ("d", 7), "礼拜": ("d", 7), "月": ("mon", 1), "年": ("mon", 12)}
 _MAX = {"h": 100, "min": 600, "d": 1000, "mon": 240}
@@ -651,7 +652,7 @@ def _duration_allowed(m: re.Match) -> bool:
         return False
     if m["unit"] == "日" and m["num"][0].isdigit():
         return False  # 5日前 is "before the 5th"
-    return bool(m["suf"]) or m["pre"] in _UP_TO_NOW_PREFIX
+    return bool(m["suf"]) or m["pre"] in _UP_TO_NOW_PREFIX or m["cont"] is not None
 
 
 def _back(now: datetime, kind: str, amount: float) -> datetime:

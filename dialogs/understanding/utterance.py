@@ -2,6 +2,7 @@
 details it contains. Made by the reader, read by the dialog policy."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ UNCLEAR = "unclear"  # too little to tell
 ACTS = (REPORT, EMERGENCY, INFORM, YES, NO, SKIP, CORRECT, CANCEL, PROGRESS, QUESTION, SMALLTALK, HUMAN, EMOJI,
         UNCLEAR)
 
+_WORDS = re.compile(r"[\w\u4e00-\u9fff]")
+
 # The slots a message can fill, by the names the intake dialog uses.
 LOCATION, SINCE, PHONE, DESCRIPTION, PHOTOS = "location", "since", "phone", "description", "photos"
 
@@ -47,6 +50,11 @@ class Utterance:
     new_matter: bool = False  # opens with "还有个事": not about what came before
     topical: bool = False  # names something the category lists know (空调, 漏水), not just "一直没好"
     classification: "Classification | None" = None
+
+    @property
+    def pictures_only(self) -> bool:
+        """👍 or 😡 alone: no words at all."""
+        return not _WORDS.search(self.text)
 
     @property
     def emergency_state(self) -> str:
