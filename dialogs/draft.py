@@ -8,7 +8,7 @@ from dialogs.understanding import Utterance
 from dialogs.understanding.places import (BUILDING_ONLY, SHARED_FACILITIES, VAGUE_PLACES, WHOLE_BUILDING, completed_place,
                                           merged_place)
 from dialogs.understanding.phrases import plain
-from dialogs.understanding.utterance import DESCRIPTION, LOCATION, SINCE
+from dialogs.understanding.utterance import DESCRIPTION, LOCATION, PHONE, SINCE
 
 MOOD_RANK = {"calm": 0, "upset": 1, "angry": 2}
 # Complaints about money, rudeness or a missing service have no place to send a repairer to.
@@ -40,6 +40,8 @@ def fill(slots: dict, utterance: Utterance) -> list[str]:
         if slots.get(slot) != value:
             slots[slot] = value
             changed.append(slot)
+    if PHONE in changed:
+        _forget_phone_source(slots)
     if utterance.problem:
         _classify(slots, utterance)
     return changed
@@ -57,7 +59,15 @@ def correct(slots: dict, utterance: Utterance) -> str | None:
         slots.pop(DESCRIPTION, None)
         _classify(slots, utterance)
     slots[slot] = value[:SINCE_CHARS] if slot == SINCE else value
+    if slot == PHONE:
+        _forget_phone_source(slots)
     return slot
+
+
+def _forget_phone_source(slots: dict) -> None:
+    """The person gave a number: no longer "上次留的" or "通讯录"."""
+    slots.pop("phone_remembered", None)
+    slots.pop("phone_source", None)
 
 
 def _classify(slots: dict, utterance: Utterance) -> None:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot import complaints, deadlines, outbox, registration
+from bot.occupant_phone import known_phone
 from bot.registration import Intake
 from dialogs import draft, questions
 from dialogs.emergency import safety_advice
@@ -505,7 +506,7 @@ class IntakeDialog:
         place = slots.get("location") or ("无需" if not draft.needs_place(slots) else "未说明")
         phone = slots.get("phone") or "未留"
         if slots.get("phone_remembered") and slots.get("phone"):
-            phone += "（上次留的）"
+            phone += f"（{slots.get('phone_source') or '上次留的'}）"
         offers = [self.t(f"offer_{slot}") for slot in ("photos", "since", "phone")
                   if not slots.get(f"{slot}_declined") and not slots.get("any_declined")
                   and not (slots.get(slot) if slot != "photos" else slots.get("photos"))]
@@ -550,12 +551,12 @@ class IntakeDialog:
                                                kinds=list(kinds)))
 
     def _remember_phone(self, slots: dict) -> None:
-        """The number a person gave last time, for their next complaint."""
+        """The number a person gave last time, or the directory's, for this complaint."""
         if slots.get("phone"):
             return
-        phone = complaints.last_phone_of(self.ctx.session, self.ctx.user)
+        phone, source = known_phone(self.ctx)
         if phone:
-            slots.update(phone=phone, phone_remembered=True)
+            slots.update(phone=phone, phone_remembered=True, phone_source=source)
 
     # -- idle dialogs and restarts ----------------------------------------------------
     def _pause(self, state: DialogState, utterance: Utterance) -> str:

@@ -447,3 +447,30 @@ def test_emoji_and_mixed_scripts_go_through_the_whole_dialog(wecom, services):
     assert complaint.since.startswith("周一（")
     with services.db.session() as session:
         assert session.query(InboundMessage).filter_by(content=text).count() == 1
+
+
+# -- the phone number offered -------------------------------------------------------------------
+def test_the_directory_mobile_is_offered_once_looked_up_and_a_typed_number_wins(wecom, services, fake_wecom):
+    fake_wecom.add_user("xie", "谢老师", [1], mobile="13700001111")
+    assert "联系电话：未留" in last(wecom, "xie.before", "3号楼203空调坏了")  # no token at hand: no lookup
+    services.wecom.access_token()  # the worker's pushes keep one at hand
+    summary = last(wecom, "xie", "3号楼201空调坏了")
+    assert "联系电话：13700001111（通讯录）" in summary
+    changed = last(wecom, "xie", "电话改成13912345678")
+    assert "联系电话：13912345678" in changed and "（通讯录）" not in changed
+    last(wecom, "xie", "确认")
+    assert complaints_of(services, "xie")[0].contact_phone == "13912345678"
+    lookups = [c for c in fake_wecom.calls if c.path == "user/get"]
+    assert len(lookups) == 1
+    again = last(wecom, "xie", "5号楼101的灯坏了")  # next time: the number given last time
+    assert "13912345678（上次留的）" in again
+    assert len([c for c in fake_wecom.calls if c.path == "user/get"]) == 1
+
+
+def test_without_a_mobile_in_the_directory_the_summary_offers_to_take_one(wecom, services, fake_wecom):
+    fake_wecom.add_user("yan", "严老师", [1])  # a self-built app after June 2022 sees no mobile
+    services.wecom.access_token()
+    summary = last(wecom, "yan", "3号楼201空调坏了")
+    assert "联系电话：未留" in summary and "联系电话。确认无误" in summary
+    summary = last(wecom, "nobody.known", "3号楼202空调坏了")  # not a member the app may see
+    assert "联系电话：未留" in summary

@@ -101,7 +101,7 @@ class Provenance:
         if slot == SINCE:  # the label of a time said (the date may differ by the clock)
             return any(value.split("（")[0] == s.split("（")[0] for s in said)
         if slot == PHONE:
-            return value in said or bool(slots.get("phone_remembered"))
+            return value in said or bool(slots.get("phone_remembered"))  # last time's, or the directory's
         return any(part in said or any(part in s for s in said) for part in value.split("；"))
 
 

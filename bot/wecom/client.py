@@ -108,6 +108,10 @@ class WeComClient:
                 return cached
         return self._fetch_token()
 
+    def has_token(self) -> bool:
+        """A token is at hand: a call now needs no gettoken round trip first."""
+        return bool(self._redis.get(self.token_key))
+
     def _renew_token(self, stale: str) -> str:
         # Another process may already have replaced the stale token; reuse
         # theirs instead of asking WeCom again.
@@ -129,22 +133,25 @@ class WeComClient:
         return token
 
     # -- generic call -----------------------------------------------------
-    def call(self, method: str, path: str, *, params: dict | None = None, json: Any = None) -> dict:
-        return self._with_token(method, path, params, json, lambda response: self._checked_json(response, path))
+    def call(self, method: str, path: str, *, params: dict | None = None, json: Any = None, timeout=None) -> dict:
+        return self._with_token(method, path, params, json, lambda response: self._checked_json(response, path),
+                                timeout)
 
     def _with_token(self, method: str, path: str, params: dict | None, json: Any,
-                    parse: Callable[[requests.Response], Any]) -> Any:
+                    parse: Callable[[requests.Response], Any], timeout=None) -> Any:
         token = self.access_token()
         try:
-            return parse(self._http(method, path, params={**(params or {}), "access_token": token}, json=json))
+            return parse(self._http(method, path, params={**(params or {}), "access_token": token}, json=json,
+                                    timeout=timeout))
         except WeComError as err:
             if err.errcode not in TOKEN_ERRCODES:
                 raise
             logger.warning("WeCom %s rejected the token (errcode %s); renewing once", path, err.errcode)
         token = self._renew_token(stale=token)
-        return parse(self._http(method, path, params={**(params or {}), "access_token": token}, json=json))
+        return parse(self._http(method, path, params={**(params or {}), "access_token": token}, json=json,
+                                timeout=timeout))
 
-    def _http(self, method: str, path: str, *, params: dict, json: Any = None) -> requests.Response:
+    def _http(self, method: str, path: str, *, params: dict, json: Any = None, timeout=None) -> requests.Response:
         url = f"{self.base_url}/cgi-bin/{path}"
         data, headers = None, None
         if json is not None:
@@ -153,7 +160,7 @@ class WeComClient:
             headers = {"Content-Type": "application/json; charset=utf-8"}
         try:
             response = self._session.request(method, url, params=params, data=data, headers=headers,
-                                             timeout=self.timeout)
+                                             timeout=timeout or self.timeout)
         except requests.RequestException as exc:
             message = _redact(f"{type(exc).__name__}: {exc}")
             logger.warning("WeCom %s transport error: %s", path, message)
@@ -207,6 +214,11 @@ class WeComClient:
 
     def user_list(self, department_id: int) -> list[dict]:
         return self.call("GET", "user/list", params={"department_id": department_id}).get("userlist", [])
+
+    def user_get(self, userid: str, timeout=None) -> dict:
+        """One member. Since June 2022 a new self-built app gets no ``mobile`` here
+        unless the member consented through OAuth (snsapi_privateinfo)."""
+        return self.call("GET", "user/get", params={"userid": userid}, timeout=timeout)
 
     def oauth_userinfo(self, code: str) -> dict:
         answer = self.call("GET", "auth/getuserinfo", params={"code": code})

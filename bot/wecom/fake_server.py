@@ -111,6 +111,7 @@ class FakeWeCom:
             ("GET", "media/get"): self._media_get,
             ("GET", "department/list"): self._department_list,
             ("GET", "user/list"): self._user_list,
+            ("GET", "user/get"): self._user_get,
             ("GET", "auth/getuserinfo"): self._getuserinfo,
         }
         self.add_department(1, "企业", parentid=0)
@@ -354,6 +355,13 @@ class FakeWeCom:
                 raise _Answer(60003, "department not found")
             users = [u for u in self._state.users.values() if department_id in u.department]
         return {"userlist": [_user_json(u) for u in users]}
+
+    def _user_get(self, request: Request) -> dict:
+        with self._lock:
+            user = self._state.users.get(request.args.get("userid", ""))
+        if user is None:
+            raise _Answer(60111, "invalid string value `userid`")
+        return _user_json(user)
 
     def _getuserinfo(self, request: Request) -> dict:
         with self._lock:
