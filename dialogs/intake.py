@@ -139,7 +139,16 @@ class IntakeDialog:
         if utterance.act == u.INFORM or not utterance.problem or not utterance.topical:
             return True
         found = utterance.classification
-        return found is None or found.category == recent.category or recent.emergency
+        if found is not None and found.category != recent.category and not recent.emergency:
+            return False
+        if not utterance.place and not utterance.time and not recent.emergency:
+            # "空调坏了" just after "水龙头坏了" is another thing: it must share a word with it.
+            return self._shares_a_word(recent.description, utterance.text)
+        return True
+
+    def _shares_a_word(self, said_before: str, said_now: str) -> bool:
+        words = self.services.classifier.words_of
+        return bool(words(said_before) & words(said_now) - COMMON_WORDS)
 
     def supplement_recent(self, text: str) -> str | None:
         """"补充一下，…" with no number: the complaint just registered, if there is one."""
@@ -324,6 +333,12 @@ class IntakeDialog:
     def _repeat_new(self, state: DialogState, utterance: Utterance) -> str:
         state.slots["repeat_checked"] = True
         return self._register(state)
+
+    def _repeat_answer_with_words(self, state: DialogState, utterance: Utterance) -> str:
+        """"不是，是空调" to "同一件事吗？" says no; "地点改成5号楼102" is a correction."""
+        if utterance.correction == "description" and utterance.polarity == u.NO:
+            return self._repeat_new(state, utterance)
+        return self._correct(state, utterance)
 
     def _danger_confirmed(self, state: DialogState, utterance: Utterance) -> str:
         return self._emergency(None, utterance, slots=state.slots)
@@ -580,6 +595,9 @@ class IntakeDialog:
         return "\n".join(part for part in parts if part)
 
 
+# Words too common to tie two messages to one problem.
+COMMON_WORDS = {"坏了", "一直", "现在", "还是", "已经", "没有", "不能", "一点", "什么", "怎么", "这个", "那个", "我们",
+                "你们", "师傅", "老师", "麻烦", "问题", "好像", "不行", "不了", "能不能", "赶紧", "尽快"}
 SLOT_LABELS = {"location": "地点", "since": "开始时间", "phone": "联系电话", "description": "问题"}
 # What a correction may change on a complaint just registered (the description stays as it was told).
 RECENT_FIELDS = {"location": "location", "since": "since", "phone": "contact_phone"}
@@ -605,7 +623,8 @@ OUTSIDE_A_DRAFT = {act: ACTS_EVERYWHERE[act] for act in (u.CANCEL, u.HUMAN, u.PR
 STATE_ACTS = {
     "confirm": {u.YES: IntakeDialog._confirmed, u.NO: IntakeDialog._not_confirmed},
     "two_things": {u.YES: IntakeDialog._split_agreed, u.NO: IntakeDialog._split_refused},
-    "repeat_check": {u.YES: IntakeDialog._repeat_same, u.NO: IntakeDialog._repeat_new},
+    "repeat_check": {u.YES: IntakeDialog._repeat_same, u.NO: IntakeDialog._repeat_new,
+                     u.CORRECT: IntakeDialog._repeat_answer_with_words},
     "emergency_check": {u.YES: IntakeDialog._danger_confirmed, u.NO: IntakeDialog._danger_denied},
     "emergency_place": {act: IntakeDialog._emergency_detail for act in (u.INFORM, u.REPORT, u.UNCLEAR, u.CORRECT)},
     "await_correction": {act: IntakeDialog._correction_given for act in (u.INFORM, u.REPORT, u.YES, u.NO)},

@@ -156,7 +156,7 @@ def test_concurrent_callbacks_with_the_real_handlers_are_all_stored_in_order(app
                                                                             key_prefix):
     app = app_factory(**{"callback.user_lock_wait_seconds": 60, "server.threads": 16})
     user, key = "lisi", queue_key(key_prefix, "lisi")
-    texts = ["宿舍的灯坏了", "3号楼201", "昨天开始", "跳过", "好了", "跳过"]
+    texts = ["宿舍的灯坏了", "3号楼201", "昨天开始", "没有照片", "电话13812345678", "确认"]
     replies: dict[int, object] = {}
 
     def send(index: int) -> None:

@@ -89,6 +89,10 @@ class Classifier:
             emergency_kinds=verdict.live_kinds,
         )
 
+    def words_of(self, text: str) -> set[str]:
+        """The words of two characters or more, as the tokenizer cuts them."""
+        return {word for word, _, _ in self.tokens(fold(text)) if len(word) >= 2}
+
     def topic_score(self, text: str) -> float:
         """How strongly `text` names anything the category lists know; 0 for none."""
         folded = fold(text)

@@ -39,7 +39,7 @@ _DENIED = re.compile(r"(不是|而不是|并非|不在)")
 # A correction inside a report: "…，哦不对，是11号楼", "电话…，啊说错了，是…".
 _SELF_CORRECTION = re.compile(r"(不对|说错了|说错|打错了|写错了|搞错了|口误|更正一下|应该是|其实是|改成|改为)")
 MATTERS_WITHIN = 60  # characters: two matters are said briefly, one at length
-_GOES_ON = re.compile(r"^(结果|然后|但是|可是|连|而且越来越|所以|因为|报了|报过|报修|反映了|反映过|说了|说过|找了|找过|打了电话|打过电话|催了|催过)")
+_GOES_ON = re.compile(r"^(结果|然后|但是|可是|连|而且越来越|所以|因为|报了|报过|报修|反映了|反映过|说了|说过|找了|找过|打了电话|打过电话|催了|催过|换了|试了|试过|重启|修了|修过|关了|开了|拔了|插了)")
 _POINTING = re.compile(r"^(就是|就在|是在|是|在|就)")
 _CLAUSE_SPLIT = re.compile(r"[\s,，。.!！?？~～、…;；]+")
 _SENTENCES = re.compile(r"(?<=[。；;！!？?\n])")
