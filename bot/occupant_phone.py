@@ -20,21 +20,22 @@ LOOKUP_TIMEOUT = (1.0, 1.5)  # connect, read: seconds
 KEEP_FOUND, KEEP_NONE = 24 * 3600, 3600  # a failed or empty lookup is retried sooner
 
 
-def known_phone(ctx) -> tuple[str | None, str | None]:
-    """(phone, where it came from: "上次留的" or "通讯录"), or (None, None)."""
+def known_phone(ctx, ask_directory: bool = True) -> tuple[str | None, str | None]:
+    """(phone, where it came from: "上次留的" or "通讯录"), or (None, None).
+    Without ``ask_directory`` only what is known already: no call to WeCom."""
     last = complaints.last_phone_of(ctx.session, ctx.user)
     if last:
         return last, "上次留的"
-    mobile = _directory_mobile(ctx)
+    mobile = _directory_mobile(ctx, ask=ask_directory)
     return (mobile, "通讯录") if mobile else (None, None)
 
 
-def _directory_mobile(ctx) -> str | None:
+def _directory_mobile(ctx, ask: bool) -> str | None:
     key = f"{ctx.services.settings.redis_prefix}mobile:{ctx.user}"
     cached = ctx.kv.get(key)
     if cached is not None:
         return cached or None
-    if not ctx.services.wecom.has_token():  # fetching one first could take longer than the reply may wait
+    if not ask or not ctx.services.wecom.has_token():  # a token fetch first could outlast the reply's wait
         return None
     try:
         mobile = re.sub(r"\D", "", str(ctx.services.wecom.user_get(ctx.user, timeout=LOOKUP_TIMEOUT).get("mobile") or ""))

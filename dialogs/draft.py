@@ -36,7 +36,7 @@ def fill(slots: dict, utterance: Utterance) -> list[str]:
         if slot == LOCATION:
             value = merged_place(slots.get(LOCATION), value)
         if slot == SINCE:
-            value = value[:SINCE_CHARS]
+            value = clipped_since(value)
         if slots.get(slot) != value:
             slots[slot] = value
             changed.append(slot)
@@ -58,10 +58,15 @@ def correct(slots: dict, utterance: Utterance) -> str | None:
     if slot == DESCRIPTION:
         slots.pop(DESCRIPTION, None)
         _classify(slots, utterance)
-    slots[slot] = value[:SINCE_CHARS] if slot == SINCE else value
+    slots[slot] = clipped_since(value) if slot == SINCE else value
     if slot == PHONE:
         _forget_phone_source(slots)
     return slot
+
+
+def clipped_since(label: str) -> str:
+    """A start time as the complaints table can hold it."""
+    return label[:SINCE_CHARS]
 
 
 def _forget_phone_source(slots: dict) -> None:
@@ -96,9 +101,16 @@ def place_is_vague(place: str | None) -> bool:
 
 def needs_room(slots: dict) -> bool:
     """A repair in a building named without floor, room or facility."""
-    place = slots.get(LOCATION) or ""
+    place = _without_room_kind(slots.get(LOCATION) or "")  # "3号楼宿舍": which 宿舍?
     return (slots.get("category") in ROOM_CATEGORIES and bool(BUILDING_ONLY.match(place))
             and not slots.get("whole_building") and not SHARED_FACILITIES.occurs(plain(slots.get(DESCRIPTION, ""))))
+
+
+def _without_room_kind(place: str) -> str:
+    for word in sorted(VAGUE_PLACES.words, key=len, reverse=True):
+        if word and place.endswith(word) and len(place) > len(word):
+            return place[:-len(word)]
+    return place
 
 
 def missing(slots: dict) -> str | None:

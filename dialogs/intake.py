@@ -105,9 +105,12 @@ class IntakeDialog:
     # -- no draft open ------------------------------------------------------------
     def _no_draft(self, utterance: Utterance) -> str:
         act = utterance.act
+        recent = self.recent_complaint()
+        if recent is not None and recent.emergency and act in (u.SMALLTALK, u.UNCLEAR) \
+                and len(plain(utterance.text)) > SHORT_THANKS:  # "现在人出来了，谢谢": the responders need it
+            return self._supplement(recent, utterance)
         if act in OUTSIDE_A_DRAFT:
             return OUTSIDE_A_DRAFT[act](self, None, utterance)
-        recent = self.recent_complaint()
         if recent is not None and act == u.CORRECT and utterance.correction in RECENT_FIELDS:
             return self._correct_recent(recent, utterance)
         if recent is not None and act in (u.INFORM, u.REPORT, u.CORRECT, u.UNCLEAR) and self._is_about(recent, utterance):
@@ -165,7 +168,7 @@ class IntakeDialog:
         if utterance.phone and not complaint.contact_phone:
             complaint.contact_phone = utterance.phone
         if utterance.time and not complaint.since:
-            complaint.since = utterance.time.label()[:draft.SINCE_CHARS]
+            complaint.since = draft.clipped_since(utterance.time.label())
         if complaint.emergency:  # responders on their way need every detail at once
             registration.alert_emergency(session, self.services, complaint, update=utterance.text[:200])
             return self.t("emergency_update_sent", number=complaint.number)
@@ -179,7 +182,7 @@ class IntakeDialog:
             return self.t(f"ask_new_{slot}")
         if slot == "location":
             value = completed_place(complaint.location, value)
-        setattr(complaint, RECENT_FIELDS[slot], value[:draft.SINCE_CHARS] if slot == "since" else value)
+        setattr(complaint, RECENT_FIELDS[slot], draft.clipped_since(value) if slot == "since" else value)
         complaints.record_event(self.ctx.session, complaint, self.ctx.user, "supplement",
                                 comment=f"更正{SLOT_LABELS[slot]}：{value}（{utterance.text[:100]}）")
         if complaint.emergency:
@@ -352,7 +355,7 @@ class IntakeDialog:
         complaint = self.ctx.session.get(complaints.Complaint, state.complaint_id)
         place = utterance.place if utterance.place and not draft.place_is_vague(utterance.place) else None
         if place:
-            complaint.location = draft.merged_place(complaint.location, place)
+            complaint.location = merged_place(complaint.location, place)
             complaints.record_event(self.ctx.session, complaint, self.ctx.user, "location_added",
                                     comment=complaint.location)
             said = "" if plain(utterance.text) == plain(place) else f"（{utterance.text[:100]}）"
@@ -394,7 +397,7 @@ class IntakeDialog:
         parked = None
         if slots is None:
             slots = draft.new_slots(utterance)
-            self._remember_phone(slots)
+            self._remember_phone(slots, ask_directory=False)  # the alarm must not wait on WeCom
             if state is not None and state.complaint_id is None:
                 if self._same_place(state.slots, utterance):
                     slots = self._merged(state.slots, utterance)
@@ -435,6 +438,12 @@ class IntakeDialog:
         return complaint
 
     @staticmethod
+    def _same_place(slots: dict, utterance: Utterance) -> bool:
+        """Stricter than same_site: an emergency joins the draft only where one place holds the other."""
+        place = slots.get("location")
+        return not utterance.place or not place or utterance.place in place or place in utterance.place
+
+    @staticmethod
     def _merged(slots: dict, utterance: Utterance) -> dict:
         merged = dict(slots)
         merged.pop("description", None)
@@ -442,12 +451,6 @@ class IntakeDialog:
         if slots.get("description"):
             merged["description"] = f"{utterance.problem}；{slots['description']}"
         return merged
-
-    @staticmethod
-    def _same_place(slots: dict, utterance: Utterance) -> bool:
-        """Stricter than same_site: an emergency joins the draft only where one place holds the other."""
-        place = slots.get("location")
-        return not utterance.place or not place or utterance.place in place or place in utterance.place
 
     def _restore_or_clear(self, state: DialogState) -> str | None:
         """Back to the complaint an emergency interrupted, if there was one."""
@@ -565,11 +568,11 @@ class IntakeDialog:
         self.recent.save(self.ctx.user, Recent(number=complaint.number, emergency=bool(complaint.emergency),
                                                kinds=list(kinds)))
 
-    def _remember_phone(self, slots: dict) -> None:
+    def _remember_phone(self, slots: dict, ask_directory: bool = True) -> None:
         """The number a person gave last time, or the directory's, for this complaint."""
         if slots.get("phone"):
             return
-        phone, source = known_phone(self.ctx)
+        phone, source = known_phone(self.ctx, ask_directory)
         if phone:
             slots.update(phone=phone, phone_remembered=True, phone_source=source)
 
@@ -595,6 +598,8 @@ class IntakeDialog:
         return "\n".join(part for part in parts if part)
 
 
+# "谢谢" or "辛苦了" after an alarm is just thanks; anything longer may be news for the responders.
+SHORT_THANKS = 4
 # Words too common to tie two messages to one problem.
 COMMON_WORDS = {"坏了", "一直", "现在", "还是", "已经", "没有", "不能", "一点", "什么", "怎么", "这个", "那个", "我们",
                 "你们", "师傅", "老师", "麻烦", "问题", "好像", "不行", "不了", "能不能", "赶紧", "尽快"}

@@ -474,3 +474,11 @@ def test_without_a_mobile_in_the_directory_the_summary_offers_to_take_one(wecom,
     assert "联系电话：未留" in summary and "联系电话。确认无误" in summary
     summary = last(wecom, "nobody.known", "3号楼202空调坏了")  # not a member the app may see
     assert "联系电话：未留" in summary
+
+
+def test_an_emergency_is_raised_without_waiting_on_the_directory(wecom, services, fake_wecom):
+    fake_wecom.add_user("lu.em", "陆老师", [1], mobile="13700002222")
+    services.wecom.access_token()
+    reply = last(wecom, "lu.em", "9号楼电梯里有人被困住了，快来人")
+    assert "已立即通知值班人员" in reply
+    assert [c for c in fake_wecom.calls if c.path == "user/get"] == []
