@@ -19,7 +19,7 @@ What it does
   process alone costs) from smaps_rollup, after start-up and again after
   warming: --callbacks real encrypted callbacks per web process
   (bot.wecom.callback_sender.CallbackSender, complaint dialogs built from
-  tests/data/complaints.tsv), the worker delivering what they queued to the
+  bot/classify/data/labelled/complaints.tsv), the worker delivering what they queued to the
   fake WeCom and the scheduler ticking every 2 s.
 - Explains where it goes: separate short-lived probes time and measure
   importing the web stack, importing the bot's modules, jieba with its
@@ -223,7 +223,7 @@ def proc_fields(path: str) -> dict[str, int]:
 def conversation(count: int) -> list[tuple[str, str]]:
     """(user, text): complaint dialogs, each opened by a sentence of the
     labelled set and answered like a cooperative occupant."""
-    texts = [example.text for example in read_examples(ROOT / "tests" / "data" / "complaints.tsv")]
+    texts = [example.text for example in read_examples(ROOT / "bot" / "classify" / "data" / "labelled" / "complaints.tsv")]
     messages, user = [], 0
     while len(messages) < count:
         messages.append((f"bench.user{user}", texts[user % len(texts)]))

@@ -5,7 +5,7 @@ import logging
 
 import click
 
-from bot.runtime import database_errors_explained, ready_services, settings_or_exit, setup_logging
+from bot.runtime import classifier_or_exit, database_errors_explained, ready_services, settings_or_exit, setup_logging
 
 log = logging.getLogger("bot")
 
@@ -29,6 +29,7 @@ def serve(config_path, host, port, worker) -> None:
 
     setup_logging()
     settings = settings_or_exit(config_path)
+    classifier_or_exit(settings)
     services = ready_services(settings)
     serve_forever(services, host or settings.server.host, port or settings.server.port, with_worker=worker)
 
@@ -72,6 +73,7 @@ def check_config(config_path) -> None:
     from bot.workcalendar import WorkCalendar
 
     settings = settings_or_exit(config_path)
+    classifier_or_exit(settings)
     this_year = date.today().year
     unknown = WorkCalendar.from_settings(settings).unknown_years([this_year, this_year + 1])
     for year in unknown:

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import TextIO
 
 import click
+import yaml
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import log_redaction
@@ -37,6 +38,20 @@ def settings_or_exit(config_path: str | None) -> Settings:
         raise SystemExit(2) from None
     log_redaction.register_settings(settings)
     return settings
+
+
+def classifier_or_exit(settings: Settings):
+    """The classifier with the administrator's word lists and labelled sentences
+    (`classifier_dir`); on an error in them the explanation, naming the file, and exit 2."""
+    from bot.classify.labelled import BadLabels
+    from bot.classify.lexicon import DuplicateKey
+    from bot.services import load_classifier
+
+    try:
+        return load_classifier(settings.classifier_dir)
+    except (DuplicateKey, BadLabels, yaml.YAMLError) as error:
+        click.echo(f"分类词表有误：\n{error}", err=True)
+        raise SystemExit(2) from None
 
 
 def ready_services(settings: Settings, migrate: bool | None = None) -> Services:

@@ -100,10 +100,13 @@ def place_is_vague(place: str | None) -> bool:
 
 
 def needs_room(slots: dict) -> bool:
-    """A repair in a building named without floor, room or facility."""
+    """A repair in a building named without floor, room or facility, and not
+    said to affect the whole building ("10号楼全楼都没热水")."""
     place = _without_room_kind(slots.get(LOCATION) or "")  # "3号楼宿舍": which 宿舍?
+    description = plain(slots.get(DESCRIPTION, ""))
     return (slots.get("category") in ROOM_CATEGORIES and bool(BUILDING_ONLY.match(place))
-            and not slots.get("whole_building") and not SHARED_FACILITIES.occurs(plain(slots.get(DESCRIPTION, ""))))
+            and not slots.get("whole_building") and not SHARED_FACILITIES.occurs(description)
+            and not WHOLE_BUILDING.occurs(description))
 
 
 def _without_room_kind(place: str) -> str:

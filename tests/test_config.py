@@ -281,3 +281,26 @@ def test_db_upgrade_on_the_suites_database(tmp_path, database_url):
 def test_db_upgrade_with_a_broken_config_exits_with_2(tmp_path):
     result = invoke("db", "upgrade", "--config", str(tmp_path / "absent.yaml"))
     assert result.exit_code == 2 and "找不到" in result.output
+
+
+@pytest.mark.parametrize("breakage, file, expected", [
+    ("twice", "categories.yaml", "灯泡"),
+    ("no-columns", "labelled/ours.tsv", "缺少列"),
+    ("unknown-category", "labelled/ours.tsv", "设施设备"),
+])
+def test_check_config_refuses_broken_classifier_files_naming_them(tmp_path, breakage, file, expected):
+    words = tmp_path / "words"
+    (words / "labelled").mkdir(parents=True)
+    if breakage == "twice":
+        (words / file).write_text("关键词:\n  设备设施:\n    灯泡: 3\n    灯泡: 4\n", encoding="utf-8")
+    elif breakage == "no-columns":
+        (words / file).write_text("句子\t类别\n灯坏了\t设备设施\n", encoding="utf-8")
+    else:
+        (words / file).write_text("text\tcategories\temergency\tlocation\tmood\tcompensation\n"
+                                  "灯坏了\t设施设备\t0\t-\t-\t0\n", encoding="utf-8")
+    data = example()
+    data["classifier_dir"] = str(words)
+    result = invoke("check-config", "--config", str(write(tmp_path, data)))
+    assert result.exit_code == 2, result.output
+    assert expected in result.output and file.split("/")[-1] in result.output
+    assert "Traceback" not in result.output

@@ -124,3 +124,14 @@ def test_labelled_sets(reader, name, accuracy):
     assert scores.rate("phone", "invented") == 0
     assert scores.rate("place", "invented") <= 0.05
     assert scores.rate("time", "invented") <= 0.05
+
+
+@pytest.mark.parametrize("one, other, same", [
+    ("3号楼201", "3号楼", True), ("3号楼201", "5号楼201", False),
+    ("3号楼201", "楼下302", True),  # a place without a building may be inside it
+    ("3号楼201", "食堂二楼", False), ("二食堂门口", "5号楼", False),  # a site of its own is not
+    ("食堂二楼", "食堂门口", True), ("图书馆", "食堂", False), (None, "食堂", True),
+])
+def test_which_places_can_be_the_same_spot(one, other, same):
+    from dialogs.understanding.places import same_site
+    assert same_site(one, other) is same

@@ -9,14 +9,19 @@ from typing import Iterable, TextIO
 
 import jieba
 
-from .emergency import YES, EmergencyDetector
-from .lexicon import load_tables
+from .emergency import NO, YES, EmergencyDetector, second_opinion
+from .labelled import Example, check_labels, read_examples
+from .learned import NaiveBayes, features
+from .lexicon import labelled_files, load_tables
 from .location import LocationFinder
 from .matching import Token, is_plain_phrase, normalize_key
 from .normalize import fold, normalize
 from .scoring import EMERGENCY_CATEGORY, CategoryScorer, split_label
-from .tone import CompensationDetector, MoodJudge
+from .tone import ANGRY, CompensationDetector, MoodJudge, anger_label
 
+# A category score this high names an ordinary problem plainly (about two
+# keywords): "救命" beside it is an exclamation, see EmergencyDetector.assess.
+PLAIN_TOPIC = 5.0
 JSON_KEYS = ("category", "subcategory", "emergency", "location", "mood", "wants_compensation")
 
 
@@ -44,21 +49,52 @@ class Classifier:
         self.mood = MoodJudge(tables["mood.yaml"])
         self.compensation = CompensationDetector(tables["compensation.yaml"])
         self.tokenizer = tokenizer
+        self.learned = NaiveBayes(())
+        self.learned_anger = NaiveBayes(())
+        self.learned_alarm = NaiveBayes(())
 
     @classmethod
-    def load(cls, extra_dir: str | Path | None = None) -> "Classifier":
+    def load(cls, extra_dir: str | Path | None = None, leave_out: str | None = None) -> "Classifier":
         """Packaged data plus an administrator's same-named files in `extra_dir`.
 
         Uses its own jieba tokenizer (so user words never leak into other
         code using the global one) and loads the dictionary now: jieba takes
         about a second on first use, too slow inside a WeCom callback.
+        `leave_out` names a labelled file not to learn from, so a benchmark can
+        measure the model on sentences it has not seen.
         """
         tokenizer = jieba.Tokenizer()
         tokenizer.initialize()
         classifier = cls(load_tables(extra_dir), tokenizer)
         for word in classifier._user_words():
             tokenizer.add_word(word)
+        known = set(classifier.scorer.lexicon.labels) | {EMERGENCY_CATEGORY}
+        examples = []
+        for path in labelled_files(extra_dir):
+            if path.name != leave_out:
+                found = read_examples(path)
+                check_labels(path, found, known)
+                examples += found
+        classifier.learn(examples)
         return classifier
+
+    def learn(self, examples: Iterable[Example]) -> None:
+        """Fit the three models learned from labelled sentences: category,
+        anger and alarm (the second opinion on the emergency rules).
+
+        The category model leaves the emergency label out (the rules decide
+        it); only sentences whose mood or emergency is certain teach those.
+        """
+        rows = [(self._features(fold(example.text)), example) for example in examples]
+        self.learned = NaiveBayes((feats, labels) for feats, example in rows
+                                  if (labels := sorted(example.categories - {EMERGENCY_CATEGORY})))
+        self.learned_anger = NaiveBayes((feats, [anger_label(example.mood)]) for feats, example in rows
+                                        if anger_label(example.mood))
+        self.learned_alarm = NaiveBayes((feats, [YES if example.must_alarm else NO]) for feats, example in rows
+                                        if example.must_alarm or example.must_not_alarm)
+
+    def _features(self, folded: str, tokens: list[Token] | None = None) -> set[str]:
+        return features(folded, self.tokens(folded) if tokens is None else tokens)
 
     def _user_words(self) -> list[str]:
         words = (self.scorer.words_to_learn() + self.emergency.words_to_learn()
@@ -72,11 +108,15 @@ class Classifier:
     def classify(self, text: str) -> Classification:
         folded = fold(text)
         tokens = self.tokens(folded)
-        verdict = self.emergency.assess(folded, tokens)
+        feats = self._features(folded, tokens)
+        topic = max(self.scorer.scores(folded, tokens).values(), default=0.0)
+        verdict = second_opinion(self.emergency.assess(folded, tokens, topical=topic >= PLAIN_TOPIC),
+                                 self.learned_alarm.posterior(feats).get(YES))
         if verdict.state == YES:
             label = EMERGENCY_CATEGORY
         else:
-            label = self.scorer.best(self.scorer.scores(folded, tokens, verdict.fallback_labels))
+            label = self.scorer.best(self.scorer.scores(folded, tokens, verdict.fallback_labels),
+                                     self.learned.posterior(feats))
         category, subcategory = split_label(label)
         return Classification(
             category=category,
@@ -84,7 +124,7 @@ class Classifier:
             emergency=verdict.state == YES,
             emergency_state=verdict.state,
             location=self.places.find(normalize(text)),
-            mood=self.mood.judge(folded, tokens),
+            mood=self.mood.judge(folded, tokens, self.learned_anger.posterior(feats).get(ANGRY, 0.0)),
             wants_compensation=self.compensation.wants(folded, tokens),
             emergency_kinds=verdict.live_kinds,
         )

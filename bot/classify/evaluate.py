@@ -1,39 +1,12 @@
-"""Scoring the classifier against a labelled TSV (tests and the benchmark share it).
-
-Columns: text, categories, emergency, location, mood, compensation.
-`|` separates accepted answers in any column; `管理服务/服务态度` names a
-category with its subcategory; `-` means no location, or for mood "any".
-"""
+"""Scoring the classifier against labelled sentences (tests and the benchmark share it);
+the file format is described in labelled.py."""
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .classifier import Classification, Classifier
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    categories: frozenset[str]
-    emergency: frozenset[str]
-    location: str | None
-    mood: frozenset[str]  # empty: any mood is fine
-    compensation: frozenset[str]
-
-    @property
-    def must_alarm(self) -> bool:
-        return self.emergency == {"1"}
-
-    @property
-    def must_not_alarm(self) -> bool:
-        return self.emergency == {"0"}
-
-    @property
-    def is_service(self) -> bool:
-        return any(c.startswith("管理服务/") for c in self.categories)
+from .labelled import Example, read_examples  # noqa: F401  (read_examples: re-exported for tests and benches)
 
 
 @dataclass
@@ -60,22 +33,6 @@ class Report:
     mood: Ratio = field(default_factory=Ratio)
     compensation: Ratio = field(default_factory=Ratio)
     mistakes: list[tuple[str, str, Example, Classification]] = field(default_factory=list)
-
-
-def read_examples(path: str | Path) -> list[Example]:
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
-    return [_example(row) for row in rows if (row.get("text") or "").strip()]
-
-
-def _example(row: dict) -> Example:
-    def options(name: str) -> frozenset[str]:
-        return frozenset(v.strip() for v in row[name].split("|") if v.strip())
-
-    location = row["location"].strip()
-    return Example(row["text"].strip(), options("categories"), options("emergency"),
-                   None if location == "-" else location, options("mood") - {"-"},
-                   options("compensation"))
 
 
 def category_ok(example: Example, result: Classification) -> bool:

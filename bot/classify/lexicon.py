@@ -16,6 +16,13 @@ DATA_FILES = (
     "compensation.yaml",
     "places.yaml",
 )
+LABELLED = "labelled"  # folder of labelled sentences (*.tsv) the category model learns from
+
+
+def labelled_files(extra_dir: str | Path | None = None) -> list[Path]:
+    """The packaged labelled sets, then an administrator's in `extra_dir`/labelled/."""
+    folders = [DATA_DIR / LABELLED] + ([Path(extra_dir) / LABELLED] if extra_dir else [])
+    return [path for folder in folders if folder.is_dir() for path in sorted(folder.glob("*.tsv"))]
 
 
 def load_tables(extra_dir: str | Path | None = None) -> dict[str, Any]:
@@ -45,6 +52,22 @@ def merge(base: Any, extra: Any) -> Any:
     return base if extra is None else extra
 
 
+class DuplicateKey(ValueError):
+    """A word list names the same key twice: YAML would silently keep the last one."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise DuplicateKey(f"{self.name}：第 {key_node.start_mark.line + 1} 行的“{key}”前面已经写过一次，"
+                                   "只保留一处（YAML 会悄悄丢掉前一处）")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
 def _read_yaml(path: Path) -> Any:
     with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
+        return yaml.load(handle, Loader=_StrictLoader) or {}

@@ -9,7 +9,8 @@ from dialogs.understanding.phrases import Phrases, load_acts, plain
 _PLACES = load_acts().get("地点") or {}
 VAGUE_PLACES = Phrases(_PLACES.get("不具体"))  # 宿舍, 厨房, 楼道: which one?
 WHOLE_BUILDING = Phrases(_PLACES.get("整栋"))  # "整栋楼都这样"
-SHARED_FACILITIES = Phrases(_PLACES.get("公共设施"))  # a lift or corridor light needs no room number
+SHARED_FACILITIES = Phrases(_PLACES.get("公共设施"))
+SEPARATE_SITES = tuple(_PLACES.get("独立场所") or ())  # 食堂, 图书馆: never inside 3号楼  # a lift or corridor light needs no room number
 BUILDING_ONLY = re.compile(r"^(?:[\u4e00-\u9fff]{0,6}?)(?:\d{1,4}|[A-Z])(?:号楼|栋|幢|座|号公寓|号宿舍楼|号宿舍|区)$")
 
 
@@ -54,6 +55,6 @@ def same_site(one: str | None, other: str | None) -> bool:
     first, second = re.match(_BUILDING, one), re.match(_BUILDING, other)
     if first and second:
         return first.group(0) == second.group(0)
-    if first or second:
-        return True
+    if first or second:  # "楼下302" may be in 3号楼; "食堂二楼" is not
+        return not (other if first else one).startswith(SEPARATE_SITES)
     return one[:2] == other[:2]  # 食堂二楼 and 食堂门口 may be one spot; 图书馆 and 食堂 are not
