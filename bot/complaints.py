@@ -5,7 +5,7 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, select, update
+from sqlalchemy import distinct, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -188,3 +188,17 @@ def reporters_count(session: Session, complaint: Complaint) -> int:
     group = complaint.group_id or complaint.id
     return session.execute(select(func.count(distinct(Complaint.occupant_id))).where(
         (Complaint.group_id == group) | (Complaint.id == group))).scalar_one()
+
+
+def visible_to(directory, userid: str, sees_everything: bool = False):
+    """The one rule for which complaints a staff member sees (待办, the console
+    list): their departments' complaints, minus 服务态度 complaints about the
+    people they work with (Directory.kept_from). As SQL, so a limit counts only
+    rows they may see."""
+    query = select(Complaint)
+    if sees_everything or directory.sees_everything(userid):
+        return query
+    query = query.where(Complaint.department.in_(directory.departments_of(userid)))
+    if kept_from := directory.kept_from(userid):
+        query = query.where(or_(Complaint.about_department.is_(None), Complaint.about_department.not_in(kept_from)))
+    return query

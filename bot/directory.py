@@ -100,12 +100,19 @@ class Directory:
     def may_handle(self, userid: str, department: str | None) -> bool:
         return self.sees_everything(userid) or (department is not None and department in self.departments_of(userid))
 
+    def kept_from(self, userid: str) -> list[str]:
+        """The departments whose 服务态度 complaints this person may not handle:
+        those they work in but do not lead (a complaint about people never
+        reaches those people; their leader handles it)."""
+        if self.sees_everything(userid):
+            return []
+        return [d.name for d in self.departments.values() if userid in d.members and userid != d.leader]
+
     def may_handle_complaint(self, userid: str, complaint, action: str | None = None) -> bool:
         """Its department may act — except the very people a 服务态度
-        complaint is about (their leader may); anyone on the duty roster may
+        complaint is about (see kept_from); anyone on the duty roster may
         accept an emergency (and only accept it)."""
-        about = self.department(complaint.about_department)
-        if about and userid in about.members and userid != about.leader and not self.sees_everything(userid):
+        if complaint.about_department in self.kept_from(userid):
             return False
         if action == "accept" and complaint.emergency and userid in self.duty_people():
             return True

@@ -3,8 +3,6 @@ buttons. Every command is validated with a clear answer: wrong number, wrong
 state, wrong person, or the right form when the syntax is off."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot import complaints, outbox, workflow
 from bot.actions import perform_action
 from bot.cards import history_lines
@@ -84,11 +82,8 @@ def _may_press_buttons(directory: Directory, userid: str) -> bool:
 
 
 def todo(ctx: Context, directory: Directory) -> str:
-    query = select(Complaint).where(Complaint.status.in_(complaints.OPEN_STATUSES))
-    if not directory.sees_everything(ctx.user):
-        query = query.where(Complaint.department.in_(directory.departments_of(ctx.user)))
-    rows = ctx.session.execute(query.order_by(Complaint.emergency.desc(), Complaint.id).limit(50)).scalars().all()
-    rows = [c for c in rows if directory.may_handle_complaint(ctx.user, c)][:20]
+    query = complaints.visible_to(directory, ctx.user).where(Complaint.status.in_(complaints.OPEN_STATUSES))
+    rows = ctx.session.execute(query.order_by(Complaint.emergency.desc(), Complaint.id).limit(20)).scalars().all()
     if not rows:
         return ctx.text("staff_todo_empty")
     lines = "\n".join(ctx.text("staff_todo_line", number=c.number, status=complaints.status_label(c.status),

@@ -4,10 +4,12 @@ occupants whose words only look like staff commands."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from bot import complaints as c
+from bot.models import Complaint
 from tests.workflow_fixtures import (ADMIN, ENGINEERING, HE, INVALID_REASONS, KEFU, LEAK, LI, NAMES, NEIGHBOUR,
-                                     OCCUPANT, SUPERVISOR, WANG, ZHANG, complaint_of, deliver, events_of,
+                                     OCCUPANT, SERVICE, SUPERVISOR, WANG, ZHANG, complaint_of, deliver, events_of,
                                      file_directly, put, say, settings, texts)
 
 assert settings  # the module's directory (imported fixture)
@@ -53,6 +55,19 @@ def test_todo_lists_the_open_complaints_of_ones_own_department_only(wecom, servi
     for person in (ADMIN, SUPERVISOR):
         listed = say(wecom, person, "待办")
         assert all(n in listed for n in (leak, lift, desk)) and done not in listed, person
+
+
+def test_todo_is_not_crowded_out_by_complaints_about_oneself(wecom, services):
+    """Fifty-five complaints about the service centre's own staff go to its
+    leader only; the member's list still shows the one meant for them."""
+    about_them = [file_directly(services, OCCUPANT, f"前台态度很差，第{i}次", category="管理服务",
+                                location="1号楼大厅") for i in range(55)]
+    with services.db.session() as session:
+        session.execute(update(Complaint).where(Complaint.number.in_(about_them)).values(about_department=SERVICE))
+    theirs = file_directly(services, NEIGHBOUR, "前台办理入住太慢", category="管理服务", location="1号楼大厅")
+    listed = say(wecom, KEFU, "待办")
+    assert theirs in listed and not any(number in listed for number in about_them)
+    assert about_them[0] in say(wecom, HE, "待办")  # the leader handles them
 
 
 def test_todo_with_nothing_open_says_so(wecom, services):

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, exists, or_
 
+from bot import complaints
 from bot.console.auth import Viewer
 from bot.directory import Directory
 from bot.models import Complaint, Deadline, utcnow
@@ -40,14 +41,7 @@ class Filters:
 
 
 def visible_complaints(viewer: Viewer, directory: Directory) -> Select:
-    query = select(Complaint)
-    if viewer.sees_everything(directory):
-        return query
-    mine = directory.departments_of(viewer.userid)
-    # Members of a department a 服务态度 complaint is about never see it.
-    about_me = [d for d in mine if directory.leader_of(d) != viewer.userid]
-    return query.where(Complaint.department.in_(mine),
-                       or_(Complaint.about_department.is_(None), Complaint.about_department.not_in(about_me)))
+    return complaints.visible_to(directory, viewer.userid, sees_everything=viewer.local_admin)
 
 
 def filtered(viewer: Viewer, directory: Directory, filters: Filters, tz) -> Select:
