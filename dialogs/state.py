@@ -46,13 +46,25 @@ class DialogStore:
     def clear(self, user: str) -> None:
         self.redis.delete(self._key(user))
 
-    # A short-lived pointer, set only by "补充 TS…" with nothing after it:
-    # "the next photos or words belong to complaint X".
-    def set_supplement_target(self, user: str, number: str, seconds: int = 600) -> None:
-        self.redis.set(f"{self.prefix}supplement:{user}", number, ex=seconds)
 
-    def supplement_target(self, user: str) -> str | None:
-        return self.redis.get(f"{self.prefix}supplement:{user}")
+class SupplementPointer:
+    """A short-lived pointer, "the next photos or words belong to complaint X":
+    set by an occupant's "补充 TS…" with nothing after it, and by a worker's
+    完成 for the completion photos that follow."""
 
-    def clear_supplement_target(self, user: str) -> None:
-        self.redis.delete(f"{self.prefix}supplement:{user}")
+    SECONDS = 600  # ten minutes to send them
+
+    def __init__(self, redis, prefix: str):
+        self.redis, self.prefix = redis, prefix
+
+    def _key(self, user: str) -> str:
+        return f"{self.prefix}supplement:{user}"
+
+    def point(self, user: str, number: str) -> None:
+        self.redis.set(self._key(user), number, ex=self.SECONDS)
+
+    def target(self, user: str) -> str | None:
+        return self.redis.get(self._key(user))
+
+    def clear(self, user: str) -> None:
+        self.redis.delete(self._key(user))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from bot import complaints
 from dialogs.intake import IntakeDialog
+from dialogs.state import SupplementPointer
 from dialogs.understanding import utterance as u
 from handlers import follow_up, occupant_commands
 from handlers.context import Context, Outcome
@@ -66,7 +67,7 @@ def converse(ctx: Context, text: str) -> str:
         return reply
     target = _supplement_target(ctx)
     if target is not None and utterance.act in (u.REPORT, u.INFORM, u.UNCLEAR, u.CORRECT):
-        IntakeDialog(ctx).store.clear_supplement_target(ctx.user)
+        SupplementPointer(ctx.kv, ctx.services.settings.redis_prefix).clear(ctx.user)
         return occupant_commands.supplement(ctx, target, text, None)
     if not dialog.is_active():
         reply = follow_up.on_text(ctx, text)
@@ -77,7 +78,7 @@ def converse(ctx: Context, text: str) -> str:
 
 def _supplement_target(ctx: Context):
     """Set only by "补充 TS…" with nothing after it."""
-    number = IntakeDialog(ctx).store.supplement_target(ctx.user)
+    number = SupplementPointer(ctx.kv, ctx.services.settings.redis_prefix).target(ctx.user)
     complaint = complaints.find_by_number(ctx.session, number) if number else None
     return complaint if complaint and complaint.occupant_id == ctx.user else None
 

@@ -8,7 +8,7 @@ import re
 from bot import complaints, lifecycle
 from bot.models import Complaint
 from dialogs.questions import list_own, short
-from dialogs.state import DialogStore
+from dialogs.state import SupplementPointer
 from handlers.command_syntax import command_pattern, parse
 from handlers.context import Context
 
@@ -62,8 +62,7 @@ def supplement(ctx: Context, complaint: Complaint, text: str | None, media_id: s
 
 
 def _await_supplement(ctx: Context, complaint: Complaint) -> str:
-    settings = ctx.services.settings
-    DialogStore(ctx.kv, settings.redis_prefix, 600).set_supplement_target(ctx.user, complaint.number)
+    SupplementPointer(ctx.kv, ctx.services.settings.redis_prefix).point(ctx.user, complaint.number)
     return ctx.text("supplement_waiting", number=complaint.number)
 
 

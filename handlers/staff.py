@@ -9,7 +9,7 @@ from bot.cards import history_lines
 from bot.directory import Directory
 from bot.models import Complaint
 from bot.workflow import WorkflowError
-from dialogs.state import DialogStore
+from dialogs.state import SupplementPointer
 from handlers.command_syntax import Command, command_pattern
 from handlers.command_syntax import parse as parse_command
 from handlers.context import Context
@@ -131,8 +131,7 @@ def _ask_for_words(ctx: Context, complaint: Complaint, action: str) -> str:
 
 def completion_photo(ctx: Context) -> str | None:
     """A photo from staff right after 完成 TS… belongs to that complaint."""
-    store = DialogStore(ctx.kv, ctx.services.settings.redis_prefix, 600)
-    number = store.supplement_target(ctx.user)
+    number = SupplementPointer(ctx.kv, ctx.services.settings.redis_prefix).target(ctx.user)
     complaint = complaints.find_by_number(ctx.session, number) if number else None
     if complaint is None or not ctx.services.directory().may_handle_complaint(ctx.user, complaint):
         return None
@@ -142,8 +141,7 @@ def completion_photo(ctx: Context) -> str | None:
 
 
 def _completion_photos_go_to(ctx: Context, complaint: Complaint) -> None:
-    settings = ctx.services.settings
-    DialogStore(ctx.kv, settings.redis_prefix, 600).set_supplement_target(ctx.user, complaint.number)
+    SupplementPointer(ctx.kv, ctx.services.settings.redis_prefix).point(ctx.user, complaint.number)
 
 
 def _refusal(ctx: Context, refused: WorkflowError, action: str) -> str:

@@ -15,6 +15,7 @@ no numpy/scipy in every process that reads messages.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from typing import Iterable, Sequence
 
@@ -29,10 +30,16 @@ NGRAMS = (2, 3)
 TEMPERATURE = 10.0
 
 
+_NUMBER = re.compile(r"\d+")
+
+
 def features(folded: str, tokens: Sequence[Token]) -> set[str]:
-    """Character 2- and 3-grams (robust to typos and unknown words) plus jieba's words."""
-    grams = {folded[i:i + n] for n in NGRAMS for i in range(len(folded) - n + 1)}
-    return grams | {"w:" + word for word, _, _ in tokens if word.strip()}
+    """Character 2- and 3-grams (robust to typos and unknown words) plus jieba's
+    words. Numbers become one mark: a phone number or room 305 says nothing about
+    the category, but its digits would otherwise count as evidence."""
+    plain = _NUMBER.sub("#", folded)
+    grams = {plain[i:i + n] for n in NGRAMS for i in range(len(plain) - n + 1)}
+    return grams | {"w:" + _NUMBER.sub("#", word) for word, _, _ in tokens if word.strip()}
 
 
 class NaiveBayes:
