@@ -16,7 +16,7 @@ from .lexicon import labelled_files, load_tables
 from .location import LocationFinder
 from .matching import Token, is_plain_phrase, normalize_key
 from .normalize import fold, normalize
-from .scoring import EMERGENCY_CATEGORY, CategoryScorer, split_label
+from .scoring import EMERGENCY_CATEGORY, CategoryScorer, split_label, with_hints
 from .tone import ANGRY, CompensationDetector, MoodJudge, anger_label
 
 # A category score this high names an ordinary problem plainly (about two
@@ -109,13 +109,14 @@ class Classifier:
         folded = fold(text)
         tokens = self.tokens(folded)
         feats = self._features(folded, tokens)
-        topic = max(self.scorer.scores(folded, tokens).values(), default=0.0)
-        verdict = second_opinion(self.emergency.assess(folded, tokens, topical=topic >= PLAIN_TOPIC),
+        keyword_scores = self.scorer.scores(folded, tokens)
+        topical = max(keyword_scores.values(), default=0.0) >= PLAIN_TOPIC
+        verdict = second_opinion(self.emergency.assess(folded, tokens, topical=topical),
                                  self.learned_alarm.posterior(feats).get(YES))
         if verdict.state == YES:
             label = EMERGENCY_CATEGORY
         else:
-            label = self.scorer.best(self.scorer.scores(folded, tokens, verdict.fallback_labels),
+            label = self.scorer.best(with_hints(keyword_scores, verdict.fallback_labels),
                                      self.learned.posterior(feats))
         category, subcategory = split_label(label)
         return Classification(

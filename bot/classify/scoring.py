@@ -29,10 +29,7 @@ class CategoryScorer:
         return self.lexicon.keys()
 
     def scores(self, text: str, tokens: Sequence[Token], hints: Iterable[str] = ()) -> dict[str, float]:
-        scores = self.lexicon.score(text, tokens)
-        for label in hints:
-            scores[label] = scores.get(label, 0.0) + FALLBACK_WEIGHT
-        return scores
+        return with_hints(self.lexicon.score(text, tokens), hints)
 
     def best(self, scores: dict[str, float], learned: dict[str, float] | None = None) -> str:
         """Highest score, keywords and the learned probabilities together;
@@ -45,6 +42,14 @@ class CategoryScorer:
         order = {label: i for i, label in enumerate(self.lexicon.labels)}
         label, score = max(scores.items(), key=lambda kv: (kv[1], -order.get(kv[0], len(order))))
         return label if score > 0 else self.default
+
+
+def with_hints(scores: dict[str, float], hints: Iterable[str]) -> dict[str, float]:
+    """`scores` plus FALLBACK_WEIGHT for each label hinted by a dismissed emergency word."""
+    hinted = dict(scores)
+    for label in hints:
+        hinted[label] = hinted.get(label, 0.0) + FALLBACK_WEIGHT
+    return hinted
 
 
 def split_label(label: str) -> tuple[str, str | None]:
